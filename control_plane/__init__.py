@@ -1,0 +1,1 @@
+"""lgp control plane: deployments, revisions, listeners, keys, secrets, audit, license and usage."""

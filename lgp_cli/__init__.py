@@ -1,0 +1,1 @@
+"""The `lgp` command line."""

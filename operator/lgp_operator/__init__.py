@@ -1,0 +1,1 @@
+"""lgp data plane: the LangGraphPlatform operator, the listener and the usage reporter."""

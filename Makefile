@@ -73,6 +73,10 @@ test-e2e: ## e2e tier on kind (needs a Docker engine; says why and exits 0 where
 	fi; \
 	$(PY) -m pytest tests/e2e -m e2e $(PYTEST_ARGS)
 
+.PHONY: bench
+bench: deps venv cluster ## Run every benchmark script in bench/ (they print figures; nothing is asserted)
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+
 .PHONY: dev
 dev: deps venv cluster ## Start the stack on this machine (test cluster + simulated kubelet); Ctrl-C stops it
 	$(PY) -m tests.cluster up

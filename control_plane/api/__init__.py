@@ -1,0 +1,1 @@
+"""HTTP API: routes per resource, dependencies, middleware."""

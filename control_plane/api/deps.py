@@ -1,0 +1,87 @@
+"""Dependencies: the database session, the settings, the secret box, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from control_plane.core.config import Settings
+from control_plane.core.security import SecretBox, same_secret
+from control_plane.crud import DEFAULT_TENANT_ID, Principal
+from control_plane.crud import keys as keys_crud
+from control_plane.crud import listeners as listeners_crud
+from control_plane.models import Listener
+
+api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="A tenant API key.")
+listener_bearer = HTTPBearer(auto_error=False, description="A listener token.")
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.box
+    return box
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+BoxDep = Annotated[SecretBox, Depends(get_box)]
+
+
+def _unauthorized(msg: str, scheme: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=msg, headers={"WWW-Authenticate": scheme})
+
+
+def get_principal(
+    session: SessionDep, settings: SettingsDep, key: Annotated[str | None, Security(api_key_header)]
+) -> Principal:
+    if not key:
+        raise _unauthorized("an API key is required (header X-Api-Key)", "ApiKey")
+    admin = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+    if admin and same_secret(key, admin):
+        return Principal(tenant_id=DEFAULT_TENANT_ID, actor_type="admin", actor_id="admin", is_admin=True)
+    api_key = keys_crud.authenticate_api_key(session, plaintext=key)
+    if api_key is None:
+        raise _unauthorized("the API key is unknown or revoked", "ApiKey")
+    return Principal(tenant_id=api_key.tenant_id, actor_type="api_key", actor_id=str(api_key.id))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def get_admin(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_admin:
+        raise HTTPException(status_code=403, detail="only the admin key may do this")
+    return principal
+
+
+AdminPrincipal = Annotated[Principal, Depends(get_admin)]
+
+
+def get_listener(
+    session: SessionDep, creds: Annotated[HTTPAuthorizationCredentials | None, Security(listener_bearer)]
+) -> Listener:
+    if creds is None or not creds.credentials:
+        raise _unauthorized("a listener token is required (Authorization: Bearer ...)", "Bearer")
+    listener = listeners_crud.authenticate_listener(session, token=creds.credentials)
+    if listener is None:
+        raise _unauthorized("the listener token is unknown", "Bearer")
+    return listener
+
+
+CurrentListener = Annotated[Listener, Depends(get_listener)]
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]

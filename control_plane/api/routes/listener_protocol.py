@@ -1,0 +1,195 @@
+"""/v1/listener/*: what a listener (Authorization: Bearer <token>) calls. docs/listener-protocol.md
+is the contract."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from control_plane.api.common import AUTH_ERRORS, CONFLICT, NOT_FOUND, WRITE_ERRORS
+from control_plane.api.deps import BoxDep, CurrentListener, SessionDep, SettingsDep
+from control_plane.crud import Principal, audit
+from control_plane.crud import deployments as deployments_crud
+from control_plane.crud import events as events_crud
+from control_plane.crud import listeners as listeners_crud
+from control_plane.crud import revisions as revisions_crud
+from control_plane.models import (
+    DeploymentReport,
+    DesiredState,
+    Heartbeat,
+    HeartbeatAck,
+    Listener,
+    ReportAccepted,
+    StatusReport,
+    utcnow,
+)
+from control_plane.state_machine import RevisionStatus
+
+router = APIRouter(prefix="/listener", tags=["listener protocol"], responses=AUTH_ERRORS)
+
+
+class RevisionStatusPublic(BaseModel):
+    id: uuid.UUID
+    deployment_id: uuid.UUID
+    number: int
+    status: RevisionStatus
+    status_reason: str | None
+    status_message: str | None
+
+
+def _principal(listener: Listener) -> Principal:
+    return Principal(tenant_id=listener.tenant_id, actor_type="listener", actor_id=str(listener.id))
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _parse_etag(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        return None
+
+
+@router.get(
+    "/desired-state",
+    response_model=DesiredState,
+    responses={
+        304: {"description": "Unchanged since `version` (or If-None-Match) after waiting `wait` seconds"}
+    },
+)
+async def desired_state(
+    request: Request,
+    session: SessionDep,
+    listener: CurrentListener,
+    settings: SettingsDep,
+    box: BoxDep,
+    version: Annotated[
+        int | None, Query(ge=0, description="The version you have: wait for a newer one.")
+    ] = None,
+    wait: Annotated[float, Query(ge=0, le=300, description="Seconds to wait for a change (long-poll).")] = 0,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    """Everything this listener must run. With ``version`` (or If-None-Match) and ``wait``, the call
+    returns as soon as the state differs from that version (within a second), else 304 after ``wait``."""
+    known = version if version is not None else _parse_etag(if_none_match)
+    listener_id = listener.id
+    await run_in_threadpool(session.close)  # hold no connection while waiting
+    engine = request.app.state.engine
+    hub = request.app.state.hub
+    deadline = time.monotonic() + min(wait, settings.long_poll_max_seconds)
+
+    def read_version() -> int:
+        with Session(engine) as s:
+            current = s.get(Listener, listener_id)
+            return current.state_version if current is not None else -1
+
+    while True:
+        event = hub.subscribe(listener_id)
+        try:
+            current = await run_in_threadpool(read_version)
+            remaining = deadline - time.monotonic()
+            if known is None or current != known or remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=min(remaining, 1.0))
+        finally:
+            hub.unsubscribe(listener_id, event)
+    if known is not None and current == known:
+        return Response(status_code=304, headers={"ETag": _etag(current)})
+
+    def build() -> dict[str, Any]:
+        with Session(engine) as s:
+            fresh = s.get(Listener, listener_id)
+            assert fresh is not None
+            return revisions_crud.desired_state(s, listener=fresh, box=box)
+
+    state = await run_in_threadpool(build)
+    return JSONResponse(
+        jsonable_encoder(DesiredState.model_validate(state)),
+        headers={"ETag": _etag(state["version"]), "Cache-Control": "no-store"},
+    )
+
+
+@router.post(
+    "/revisions/{revision_id}/status",
+    response_model=RevisionStatusPublic,
+    responses={**NOT_FOUND, **CONFLICT, **WRITE_ERRORS},
+)
+def report_status(
+    session: SessionDep, listener: CurrentListener, revision_id: uuid.UUID, body: StatusReport
+) -> RevisionStatusPublic:
+    """A revision transition seen in the cluster. Repeating the current status is a harmless no-op."""
+    rev = revisions_crud.report_status(
+        session,
+        listener=listener,
+        revision_id=revision_id,
+        status=body.status,
+        reason=body.reason,
+        message=body.message,
+    )
+    audit.record(
+        session,
+        principal=_principal(listener),
+        action="revision.status",
+        resource_type="revision",
+        resource_id=rev.id,
+        changes=body.model_dump(exclude_none=True),
+    )
+    session.commit()
+    session.refresh(rev)
+    return RevisionStatusPublic.model_validate(rev, from_attributes=True)
+
+
+@router.post(
+    "/deployments/{deployment_id}/report",
+    status_code=202,
+    response_model=ReportAccepted,
+    responses={**NOT_FOUND, **WRITE_ERRORS},
+)
+def report(
+    session: SessionDep, listener: CurrentListener, deployment_id: uuid.UUID, body: DeploymentReport
+) -> ReportAccepted:
+    """Conditions, Kubernetes events, replica counts and the endpoint of one deployment."""
+    n = events_crud.add_report(session, listener=listener, deployment_id=deployment_id, report=body)
+    session.commit()
+    return ReportAccepted(accepted=n)
+
+
+@router.post("/deployments/{deployment_id}/deleted", status_code=204, responses={**NOT_FOUND, **CONFLICT})
+def acknowledge_deletion(
+    session: SessionDep, listener: CurrentListener, deployment_id: uuid.UUID
+) -> Response:
+    """The objects of a tombstoned deployment are gone: forget the deployment (409 if it was not deleted)."""
+    d = deployments_crud.purge_deployment(session, listener=listener, deployment_id=deployment_id)
+    audit.record(
+        session,
+        principal=_principal(listener),
+        action="deployment.purge",
+        resource_type="deployment",
+        resource_id=deployment_id,
+        changes={"name": d.name},
+    )
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/heartbeat", response_model=HeartbeatAck, responses=WRITE_ERRORS)
+def heartbeat(session: SessionDep, listener: CurrentListener, body: Heartbeat) -> HeartbeatAck:
+    listeners_crud.heartbeat(session, listener=listener, version=body.version, info=body.info)
+    session.commit()
+    session.refresh(listener)
+    return HeartbeatAck(server_time=utcnow(), version=listener.state_version)

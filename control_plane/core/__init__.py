@@ -1,0 +1,1 @@
+"""Settings, database, security and metrics: the control plane's plumbing."""

@@ -1,0 +1,89 @@
+"""Wake-ups for the desired-state long-poll across server processes.
+
+Writers bump ``listener.state_version`` and ``NOTIFY lgp_desired_state, '<listener id>'`` in the same
+transaction. Each server process keeps one connection LISTENing in a thread and wakes the long-polls
+of that listener. Waiters also re-read the version at least once a second, so a lost connection costs
+at most a second, never a missed change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from collections import defaultdict
+
+import psycopg
+
+from control_plane.core.db import NOTIFY_CHANNEL
+
+log = logging.getLogger("control_plane.notify")
+
+
+class Hub:
+    """asyncio events per listener id, set from the LISTEN thread."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[uuid.UUID, set[asyncio.Event]] = defaultdict(set)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def subscribe(self, listener_id: uuid.UUID) -> asyncio.Event:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        event = asyncio.Event()
+        self._waiters[listener_id].add(event)
+        return event
+
+    def unsubscribe(self, listener_id: uuid.UUID, event: asyncio.Event) -> None:
+        waiters = self._waiters.get(listener_id)
+        if waiters is not None:
+            waiters.discard(event)
+            if not waiters:
+                self._waiters.pop(listener_id, None)
+
+    def _wake(self, listener_id: uuid.UUID) -> None:
+        for event in list(self._waiters.get(listener_id, ())):
+            event.set()
+
+    def notify_threadsafe(self, listener_id: uuid.UUID) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake, listener_id)
+
+
+class NotifyListener(threading.Thread):
+    """LISTENs on the channel and feeds the hub; reconnects after a database outage."""
+
+    def __init__(self, dsn: str, hub: Hub, connect_timeout: int) -> None:
+        super().__init__(name="lgp-notify", daemon=True)
+        self._dsn, self._hub, self._timeout = dsn, hub, connect_timeout
+        self._stopping = threading.Event()
+        self.connected = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self._dsn, autocommit=True, connect_timeout=self._timeout) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.connected.set()
+                    failures = 0
+                    while not self._stopping.is_set():
+                        for n in conn.notifies(timeout=0.5):
+                            try:
+                                self._hub.notify_threadsafe(uuid.UUID(n.payload))
+                            except ValueError:
+                                continue
+            except psycopg.Error as e:
+                self.connected.clear()
+                failures += 1
+                if failures == 1:
+                    log.warning("desired-state notifications interrupted (%s); retrying", type(e).__name__)
+                self._stopping.wait(min(5.0, 0.5 * failures))

@@ -1,0 +1,208 @@
+"""Pure functions from a deployment's settings to what runs: type defaults, merging, checks, and the
+LangGraphPlatform spec snapshot a revision carries (camelCase, close to the operator's CR spec)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from control_plane.models import DatabaseConfig, EnvVar, Ingress, RedisConfig, Resources
+
+SECRET_NAME_SUFFIX = "-lgp-secrets"  # noqa: S105 (a name, not a secret)
+POSTGRES_URI_KEY = "POSTGRES_URI_CUSTOM"
+REDIS_URI_KEY = "REDIS_URI_CUSTOM"
+# Set by the platform: a user may not set them as env or secrets.
+RESERVED_ENV = frozenset(
+    {
+        "POSTGRES_URI",
+        "DATABASE_URI",
+        "REDIS_URI",
+        POSTGRES_URI_KEY,
+        REDIS_URI_KEY,
+        "PORT",
+        "N_JOBS_PER_WORKER",
+    }
+)
+
+DEFAULT_RESOURCES: dict[str, dict[str, dict[str, Any]]] = {
+    "development": {
+        "server": {"replicas": 1, "min_replicas": None, "max_replicas": None, "cpu": "1", "memory": "1Gi"},
+        "queue": {"enabled": False, "replicas": 1, "jobs_per_worker": 10, "cpu": "1", "memory": "1Gi"},
+        "postgres": {"storage": "10Gi", "cpu": "500m", "memory": "1Gi"},
+        "redis": {"cpu": "250m", "memory": "256Mi"},
+    },
+    "production": {
+        "server": {"replicas": None, "min_replicas": 1, "max_replicas": 10, "cpu": "2", "memory": "2Gi"},
+        "queue": {"enabled": True, "replicas": 1, "jobs_per_worker": 10, "cpu": "2", "memory": "2Gi"},
+        "postgres": {"storage": "10Gi", "cpu": "1", "memory": "2Gi"},
+        "redis": {"cpu": "500m", "memory": "512Mi"},
+    },
+}
+
+
+class FieldError(ValueError):
+    """Bad input found after parsing: ``loc`` names the field (under the request body)."""
+
+    def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
+        self.loc, self.msg = loc, msg
+        super().__init__(f"{'.'.join(map(str, loc))}: {msg}")
+
+
+def resolve_resources(
+    type_: str, given: Resources | None, base: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``base`` (the current resources, or the type's defaults) with every field ``given`` sets."""
+    out = copy.deepcopy(base if base is not None else DEFAULT_RESOURCES[type_])
+    if given is not None:
+        for part in ("queue", "postgres", "redis"):
+            for k, v in getattr(given, part).model_dump(exclude_none=True).items():
+                out[part][k] = v
+        server = given.server.model_dump(exclude_none=True)
+        if "replicas" in server and ({"min_replicas", "max_replicas"} & server.keys()):
+            raise FieldError(
+                ("resources", "server", "replicas"),
+                "set either replicas or min_replicas/max_replicas, not both",
+            )
+        srv = out["server"]
+        if "replicas" in server:
+            srv.update(replicas=server["replicas"], min_replicas=None, max_replicas=None)
+        elif {"min_replicas", "max_replicas"} & server.keys():
+            fixed = srv.get("replicas")
+            srv["replicas"] = None
+            srv["min_replicas"] = server.get("min_replicas", srv.get("min_replicas") or 1)
+            srv["max_replicas"] = server.get("max_replicas", srv.get("max_replicas") or max(fixed or 1, 10))
+        for k in ("cpu", "memory"):
+            if k in server:
+                srv[k] = server[k]
+    srv = out["server"]
+    if srv.get("replicas") is None and srv["min_replicas"] > srv["max_replicas"]:
+        raise FieldError(("resources", "server", "max_replicas"), "must be at least min_replicas")
+    return out
+
+
+def check_env(env: list[EnvVar], secret_names: list[str]) -> None:
+    seen: set[str] = set()
+    for i, var in enumerate(env):
+        if var.name in RESERVED_ENV:
+            raise FieldError(("env", i, "name"), f"{var.name} is set by the platform")
+        if var.name in seen:
+            raise FieldError(("env", i, "name"), f"{var.name} appears twice")
+        seen.add(var.name)
+    for name in secret_names:
+        if name in RESERVED_ENV:
+            raise FieldError(("secrets", name), f"{name} is set by the platform")
+        if name in seen:
+            raise FieldError(("secrets", name), f"{name} is also a plain env variable")
+
+
+def check_backing(
+    database: DatabaseConfig, redis: RedisConfig, *, have_db_uri: bool, have_redis_uri: bool
+) -> None:
+    for field, cfg, have in (("database", database, have_db_uri), ("redis", redis, have_redis_uri)):
+        if cfg.type == "managed" and cfg.uri is not None:
+            raise FieldError((field, "uri"), "a managed one takes no uri (use type external)")
+        if cfg.type == "external" and cfg.uri is None and not have:
+            raise FieldError((field, "uri"), "required when type is external")
+
+
+def secret_name(deployment_name: str) -> str:
+    """The Kubernetes Secret the listener writes for a deployment's secret values."""
+    return deployment_name + SECRET_NAME_SUFFIX
+
+
+def _resources(cpu: str, memory: str) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}}
+
+
+def build_config(
+    *,
+    image: str,
+    resources: dict[str, Any],
+    env: list[dict[str, str]],
+    ingress: dict[str, Any] | None,
+    secret_refs: list[str],
+    database_type: str,
+    redis_type: str,
+    secret_names: list[str],
+) -> dict[str, Any]:
+    """The user-facing settings of a revision (snake_case, no secret values): what a rollback restores."""
+    return {
+        "image": image,
+        "resources": copy.deepcopy(resources),
+        "env": copy.deepcopy(env),
+        "ingress": copy.deepcopy(ingress),
+        "secret_refs": list(secret_refs),
+        "database": {"type": database_type},
+        "redis": {"type": redis_type},
+        "secret_names": sorted(secret_names),
+    }
+
+
+def build_spec(
+    *, name: str, config: dict[str, Any], revision_id: str, revision_number: int
+) -> dict[str, Any]:
+    """The LangGraphPlatform spec for a revision (docs/listener-protocol.md describes every key)."""
+    res = config["resources"]
+    srv, queue, pg, rd = res["server"], res["queue"], res["postgres"], res["redis"]
+    autoscale = srv.get("replicas") is None
+    has_secret = bool(config["secret_names"]) or "external" in (
+        config["database"]["type"],
+        config["redis"]["type"],
+    )
+    env_from: list[dict[str, Any]] = []
+    if has_secret:
+        env_from.append({"secretRef": {"name": secret_name(name)}})
+    env_from += [{"secretRef": {"name": ref}} for ref in config["secret_refs"]]
+
+    def backing(kind: str, key: str, managed: dict[str, Any]) -> dict[str, Any]:
+        if config[kind]["type"] == "external":
+            return {"type": "external", "external": {"uriSecretRef": {"name": secret_name(name), "key": key}}}
+        return {"type": "managed", "managed": managed}
+
+    ingress = config["ingress"]
+    return {
+        "image": config["image"],
+        "revision": {"id": revision_id, "number": revision_number},
+        "env": [{"name": e["name"], "value": e["value"]} for e in config["env"]],
+        "envFrom": env_from,
+        "apiServer": {
+            "replicas": srv["min_replicas"] if autoscale else srv["replicas"],
+            "resources": _resources(srv["cpu"], srv["memory"]),
+        },
+        "queue": {
+            "enabled": bool(queue["enabled"]),
+            "replicas": queue["replicas"],
+            "jobsPerWorker": queue["jobs_per_worker"],
+            "resources": _resources(queue["cpu"], queue["memory"]),
+        },
+        "autoscaling": {
+            "enabled": autoscale,
+            "minReplicas": srv["min_replicas"] if autoscale else srv["replicas"],
+            "maxReplicas": srv["max_replicas"] if autoscale else srv["replicas"],
+        },
+        "database": backing(
+            "database",
+            POSTGRES_URI_KEY,
+            {"storage": pg["storage"], "resources": _resources(pg["cpu"], pg["memory"])},
+        ),
+        "redis": backing("redis", REDIS_URI_KEY, {"resources": _resources(rd["cpu"], rd["memory"])}),
+        "ingress": {
+            "enabled": ingress is not None,
+            "host": (ingress or {}).get("host"),
+            "path": (ingress or {}).get("path", "/"),
+        },
+    }
+
+
+def secret_data(secrets: dict[str, Any]) -> dict[str, str]:
+    """The key/values of the Kubernetes Secret a listener writes, from the opened sealed secrets."""
+    data = dict(secrets.get("env", {}))
+    if secrets.get("database_uri"):
+        data[POSTGRES_URI_KEY] = secrets["database_uri"]
+    if secrets.get("redis_uri"):
+        data[REDIS_URI_KEY] = secrets["redis_uri"]
+    return data
+
+
+def ingress_dict(ingress: Ingress | None) -> dict[str, Any] | None:
+    return None if ingress is None else ingress.model_dump()

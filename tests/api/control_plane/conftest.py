@@ -69,7 +69,7 @@ def secret_guard() -> Iterator[SecretGuard]:
 class RecordingClient(TestClient):
     """A TestClient that hands every response (body and headers) to the secret guard."""
 
-    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().request(method, url, *args, **kwargs)
         path = str(url)
         if not path.startswith(EXEMPT_PATHS):

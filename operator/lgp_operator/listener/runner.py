@@ -1,0 +1,198 @@
+"""The listener process: a long-poll sync loop, a status observer, a heartbeat, and /healthz + /metrics.
+
+Control plane unreachable: nothing in the cluster changes (no desired state means no action, never
+deletion); retries back off exponentially with jitter up to ``backoff_max_seconds``; sync resumes
+from the last version it applied. A restart applies the full state again, which writes nothing when
+the cluster already matches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import version as dist_version
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .client import ControlPlaneClient, Refused, Unavailable
+from .metrics import ListenerMetrics
+from .settings import ListenerSettings
+from .sync import Syncer
+
+log = logging.getLogger("lgp.listener")
+
+
+class Backoff:
+    def __init__(self, maximum: float, base: float = 0.5) -> None:
+        self.maximum, self.base, self.failures = maximum, base, 0
+
+    def next(self) -> float:
+        self.failures += 1
+        return float(min(self.maximum, self.base * 2 ** (self.failures - 1)) * random.uniform(0.5, 1.0))  # noqa: S311
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class ListenerRunner:
+    def __init__(self, settings: ListenerSettings, *, api_client: client.ApiClient | None = None) -> None:
+        self.settings = settings
+        if api_client is None:
+            if settings.kubeconfig:
+                api_client = config.new_client_from_config(settings.kubeconfig)
+            else:
+                config.load_incluster_config()
+                api_client = client.ApiClient()
+        self.api = api_client
+        self.metrics = ListenerMetrics()
+        self.cp = ControlPlaneClient(
+            settings.control_plane_url, settings.token.get_secret_value(), verify=settings.ca_bundle or True
+        )
+        self.syncer = Syncer(
+            self.cp,
+            api_client,
+            namespaces=settings.namespaces,
+            metrics=self.metrics,
+            failure_grace_seconds=settings.failure_grace_seconds,
+        )
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._last_state: dict[str, Any] | None = None
+        self._dirty = False
+        self.http: ThreadingHTTPServer | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> ListenerRunner:
+        self.http = ThreadingHTTPServer((self.settings.http_host, self.settings.http_port), self._handler())
+        loops: list[tuple[str, Callable[[], None]]] = [
+            ("sync", self._sync_loop),
+            ("observe", self._observe_loop),
+            ("heartbeat", self._heartbeat_loop),
+            ("http", self.http.serve_forever),
+        ]
+        for name, target in loops:
+            t = threading.Thread(target=target, name=f"listener-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        log.info(
+            "listener started: control plane %s, namespaces %s, /healthz and /metrics on port %d",
+            self.settings.control_plane_url,
+            ",".join(self.settings.namespaces) or "(any)",
+            self.http_port,
+        )
+        return self
+
+    @property
+    def http_port(self) -> int:
+        return int(self.http.server_address[1]) if self.http else 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.http is not None:
+            self.http.shutdown()
+            self.http.server_close()
+        for t in self._threads:
+            t.join(timeout=self.settings.poll_wait_seconds + 20)
+        self.cp.close()
+
+    def healthy(self) -> bool:
+        return all(t.is_alive() for t in self._threads) and not self._stop.is_set()
+
+    # ------------------------------------------------------------------ loops
+    def _sync_loop(self) -> None:
+        backoff = Backoff(self.settings.backoff_max_seconds)
+        last_full = 0.0
+        while not self._stop.is_set():
+            try:
+                full = time.monotonic() - last_full >= self.settings.resync_seconds
+                wait = (
+                    2.0 if (self.syncer.pending_deletions or self._dirty) else self.settings.poll_wait_seconds
+                )
+                state = self.cp.desired_state(None if full else self.syncer.version, wait)
+                if state is None and (self._dirty or self.syncer.pending_deletions) and self._last_state:
+                    state = self._last_state
+                if state is not None:
+                    self._last_state = state
+                    self._dirty = True
+                    self.syncer.apply_state(state)
+                    self._dirty = False
+                    if full:
+                        last_full = time.monotonic()
+                self.metrics.last_good_sync = time.time()
+                backoff.reset()
+            except (Unavailable, Refused, ApiException) as e:
+                kind = "poll" if isinstance(e, Unavailable | Refused) else "apply"
+                self.metrics.errors.labels(kind=kind).inc()
+                delay = backoff.next()
+                log.warning(
+                    "sync failed (%s), retrying in %.1fs: %s", kind, delay, getattr(e, "reason", None) or e
+                )
+                self._stop.wait(delay)
+            except Exception:  # a bug must not kill the loop silently; /healthz stays truthful via metrics
+                self.metrics.errors.labels(kind="internal").inc()
+                log.exception("unexpected error in the sync loop")
+                self._stop.wait(backoff.next())
+
+    def _observe_loop(self) -> None:
+        while not self._stop.wait(self.settings.observe_interval_seconds):
+            try:
+                self.syncer.observe()
+            except (Unavailable, ApiException) as e:
+                self.metrics.errors.labels(kind="observe").inc()
+                log.warning("status observation failed: %s", getattr(e, "reason", None) or e)
+            except Exception:
+                self.metrics.errors.labels(kind="internal").inc()
+                log.exception("unexpected error while observing status")
+
+    def _heartbeat_loop(self) -> None:
+        info = {"listener_version": dist_version("lgp")}
+        with contextlib.suppress(Exception):  # the server version is a nicety
+            info["kubernetes"] = client.VersionApi(self.api).get_code().git_version
+        while True:
+            try:
+                self.cp.heartbeat(self.syncer.version, info)
+            except (Unavailable, Refused) as e:
+                self.metrics.errors.labels(kind="heartbeat").inc()
+                log.warning("heartbeat failed: %s", e)
+            if self._stop.wait(self.settings.heartbeat_seconds):
+                return
+
+    # ------------------------------------------------------------------ http
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        runner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path == "/metrics":
+                    body, ctype, code = generate_latest(runner.metrics.registry), CONTENT_TYPE_LATEST, 200
+                elif self.path in ("/healthz", "/ok"):
+                    ok = runner.healthy()
+                    body = json.dumps(
+                        {
+                            "status": "ok" if ok else "unhealthy",
+                            "last_good_sync": runner.metrics.last_good_sync or None,
+                            "version": runner.syncer.version,
+                        }
+                    ).encode()
+                    ctype, code = "application/json", 200 if ok else 503
+                else:
+                    body, ctype, code = b'{"detail":"not found"}', "application/json", 404
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler

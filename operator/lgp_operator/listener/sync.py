@@ -1,0 +1,396 @@
+"""The listener's two jobs: make the cluster match the control plane's desired state, and tell the
+control plane what the cluster did with it.
+
+Rules this module keeps:
+- Apply with server-side apply as field manager ``lgp-listener``, and only when the live object
+  differs from what we want (a restart makes no write).
+- Delete a LangGraphPlatform only for an explicit tombstone (``deleted: true``) and only an object
+  that carries this deployment's id label. Never because of an error, a timeout, an empty or failed
+  answer, or a namespace that cannot be read.
+- Refuse deployments aimed at namespaces outside this listener's list, and report the refusal.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubernetes import client, dynamic
+from kubernetes.client.rest import ApiException
+
+from lgp_operator.api import API_VERSION, KIND
+
+from .client import ControlPlaneClient, Refused, Unavailable
+from .metrics import ListenerMetrics
+from .translate import (
+    FIELD_MANAGER,
+    LABEL_DEPLOYMENT_ID,
+    LABEL_LISTENER_ID,
+    DesiredObjects,
+    TranslationError,
+    desired_objects,
+    revision_outcome,
+    spec_hash,
+)
+
+log = logging.getLogger("lgp.listener")
+
+IN_FLIGHT = {"QUEUED", "AWAITING_DEPLOY"}
+FINAL = {"DEPLOYED", "DEPLOY_FAILED", "INTERRUPTED", "SKIPPED", "REPLACED"}
+
+
+def is_subset(want: Any, have: Any) -> bool:
+    """Every key ``want`` sets has the same value in ``have`` (which may carry server defaults)."""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(k in have and is_subset(v, have[k]) for k, v in want.items())
+    if isinstance(want, list):
+        return isinstance(have, list) and len(want) == len(have) and all(map(is_subset, want, have))
+    return bool(want == have)
+
+
+@dataclass
+class Tracked:
+    """What the listener knows of one deployment between rounds."""
+
+    deployment_id: str
+    name: str
+    namespace: str
+    revision_id: str | None = None
+    revision_status: str | None = None
+    reported: dict[str, str] = field(default_factory=dict)  # revision id -> status we reported
+    failing_since: float | None = None
+    report_hash: str | None = None
+    seen_events: set[str] = field(default_factory=set)
+
+
+class Syncer:
+    def __init__(
+        self,
+        cp: ControlPlaneClient,
+        api: client.ApiClient,
+        *,
+        namespaces: list[str],
+        metrics: ListenerMetrics,
+        failure_grace_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cp = cp
+        self.api = api
+        self.core = client.CoreV1Api(api)
+        self.dyn = dynamic.DynamicClient(api)
+        self.namespaces = set(namespaces)
+        self.metrics = metrics
+        self.failure_grace_seconds = failure_grace_seconds
+        self.clock = clock
+        self.listener_id: str | None = None
+        self.version: int | None = None
+        self.tracked: dict[str, Tracked] = {}
+        self.pending_deletions: set[str] = set()
+        self.refused: dict[str, str] = {}  # revision id -> reason already reported
+        self.writes = 0  # Kubernetes write calls made (tests count them)
+        self._lock = threading.RLock()
+        self._crd: Any = None
+
+    # ------------------------------------------------------------------ kube helpers
+    def _platforms(self) -> Any:
+        if self._crd is None:
+            self._crd = self.dyn.resources.get(api_version=API_VERSION, kind=KIND)
+        return self._crd
+
+    def _secrets(self) -> Any:
+        return self.dyn.resources.get(api_version="v1", kind="Secret")
+
+    def _read(self, resource: Any, name: str, namespace: str) -> dict[str, Any] | None:
+        try:
+            obj: dict[str, Any] = resource.get(name=name, namespace=namespace).to_dict()
+            return obj
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def _apply(self, resource: Any, body: dict[str, Any]) -> None:
+        self.writes += 1
+        resource.server_side_apply(
+            body=body,
+            namespace=body["metadata"]["namespace"],
+            field_manager=FIELD_MANAGER,
+            force_conflicts=True,
+        )
+
+    def allowed(self, namespace: str) -> bool:
+        return not self.namespaces or namespace in self.namespaces
+
+    # ------------------------------------------------------------------ sync
+    def apply_state(self, state: dict[str, Any]) -> None:
+        """Make the cluster match ``state``. Raises on Kubernetes errors after doing what it could."""
+        with self._lock:
+            self.listener_id = str(state["listener_id"])
+            errors: list[Exception] = []
+            for d in state["deployments"]:
+                try:
+                    self._apply_deployment(d)
+                except (ApiException, Unavailable) as e:
+                    errors.append(e)
+                    self.metrics.errors.labels(kind="apply").inc()
+                    log.warning(
+                        "could not apply deployment %s/%s: %s",
+                        d["namespace"],
+                        d["name"],
+                        getattr(e, "reason", None) or e,
+                    )
+            self.version = int(state["version"])
+            if errors:
+                raise errors[0]
+
+    def _apply_deployment(self, d: dict[str, Any]) -> None:
+        dep_id, name, ns = str(d["id"]), d["name"], d["namespace"]
+        rev = d.get("revision") or {}
+        rev_id = str(rev["id"]) if rev else None
+        tr = self.tracked.setdefault(dep_id, Tracked(dep_id, name, ns))
+        tr.revision_id, tr.revision_status = rev_id, rev.get("status")
+        if not self.allowed(ns):
+            self._refuse(
+                tr,
+                "NamespaceNotAllowed",
+                f"namespace {ns!r} is not managed by this listener (it manages: "
+                f"{', '.join(sorted(self.namespaces))})",
+            )
+            return
+        if d.get("deleted"):
+            self.pending_deletions.add(dep_id)
+            self._delete(tr)
+            return
+        self.pending_deletions.discard(dep_id)
+        if not rev_id:
+            return
+        try:
+            objs = desired_objects(d, self.listener_id or "")
+        except TranslationError as e:
+            self._refuse(tr, "InvalidSpec", str(e))
+            return
+        self._apply_objects(objs)
+        if tr.revision_status in IN_FLIGHT and tr.reported.get(rev_id) is None:
+            self._report_status(
+                tr,
+                rev_id,
+                "DEPLOYING",
+                "Applied",
+                f"LangGraphPlatform {ns}/{name} applied for revision {rev.get('number')}",
+            )
+
+    def _apply_objects(self, objs: DesiredObjects) -> None:
+        if objs.secret is not None:
+            live = self._read(self._secrets(), objs.secret["metadata"]["name"], objs.namespace)
+            want = {k: base64.b64encode(v.encode()).decode() for k, v in objs.secret["stringData"].items()}
+            if (
+                live is None
+                or (live.get("data") or {}) != want
+                or not is_subset(objs.secret["metadata"]["labels"], live["metadata"].get("labels") or {})
+            ):
+                self._apply(self._secrets(), objs.secret)
+                self.metrics.applies.labels(kind="Secret").inc()
+        live = self._read(self._platforms(), objs.name, objs.namespace)
+        if (
+            live is not None
+            and LABEL_DEPLOYMENT_ID in (live["metadata"].get("labels") or {})
+            and live["metadata"]["labels"][LABEL_DEPLOYMENT_ID] != objs.deployment_id
+        ):
+            raise ApiException(
+                status=409,
+                reason=f"LangGraphPlatform {objs.namespace}/{objs.name} belongs to another deployment",
+            )
+        if (
+            live is None
+            or live["metadata"].get("deletionTimestamp")
+            or not (
+                is_subset(objs.platform["spec"], live.get("spec") or {})
+                and is_subset(objs.platform["metadata"]["labels"], live["metadata"].get("labels") or {})
+                and is_subset(
+                    objs.platform["metadata"]["annotations"], live["metadata"].get("annotations") or {}
+                )
+            )
+        ):
+            self._apply(self._platforms(), objs.platform)
+            self.metrics.applies.labels(kind=KIND).inc()
+            log.info("applied %s %s/%s (revision %s)", KIND, objs.namespace, objs.name, objs.revision_id)
+
+    def _delete(self, tr: Tracked) -> None:
+        """Explicit tombstone: delete our objects; acknowledge once the LangGraphPlatform is gone."""
+        live = self._read(self._platforms(), tr.name, tr.namespace)
+        mine = (
+            live is not None
+            and (live["metadata"].get("labels") or {}).get(LABEL_DEPLOYMENT_ID) == tr.deployment_id
+        )
+        if live is not None and not mine:
+            log.warning(
+                "tombstone for %s/%s but the object there is not this deployment's; leaving it",
+                tr.namespace,
+                tr.name,
+            )
+        if mine and live is not None and not live["metadata"].get("deletionTimestamp"):
+            self.writes += 1
+            self._platforms().delete(
+                name=tr.name, namespace=tr.namespace, body={"propagationPolicy": "Background"}
+            )
+            self.metrics.deletes.inc()
+            log.info(
+                "deleted %s %s/%s: its deployment was deleted in the control plane",
+                KIND,
+                tr.namespace,
+                tr.name,
+            )
+        for secret in self.core.list_namespaced_secret(
+            tr.namespace, label_selector=f"{LABEL_DEPLOYMENT_ID}={tr.deployment_id}"
+        ).items:
+            self.writes += 1
+            try:
+                self.core.delete_namespaced_secret(secret.metadata.name, tr.namespace)
+            except ApiException as e:
+                if e.status != 404:
+                    raise
+        if live is None or not mine:
+            self.cp.acknowledge_deletion(tr.deployment_id)
+            self.pending_deletions.discard(tr.deployment_id)
+            self.tracked.pop(tr.deployment_id, None)
+
+    def _refuse(self, tr: Tracked, reason: str, message: str) -> None:
+        log.warning("refused deployment %s/%s: %s", tr.namespace, tr.name, message)
+        rev_id = tr.revision_id
+        if rev_id is None or self.refused.get(rev_id) == reason:
+            return
+        self.cp.report(
+            tr.deployment_id,
+            {
+                "revision_id": rev_id,
+                "events": [
+                    {"type": "Warning", "reason": reason, "message": message, "object": f"{KIND}/{tr.name}"}
+                ],
+            },
+        )
+        if tr.revision_status in IN_FLIGHT or tr.revision_status == "DEPLOYING":
+            if tr.revision_status in IN_FLIGHT:
+                self._report_status(tr, rev_id, "DEPLOYING", "Refused", message)
+            self._report_status(tr, rev_id, "DEPLOY_FAILED", reason, message)
+        self.refused[rev_id] = reason
+
+    def _report_status(
+        self, tr: Tracked, rev_id: str, status: str, reason: str | None, message: str | None
+    ) -> None:
+        try:
+            self.cp.report_status(rev_id, status, reason, message)
+        except Refused as e:
+            # e.g. the revision was interrupted or overtaken meanwhile: nothing to retry
+            log.info("control plane refused %s for revision %s: %s", status, rev_id, e.detail)
+        tr.reported[rev_id] = status
+        tr.revision_status = status
+        self.metrics.reports.labels(status=status).inc()
+
+    # ------------------------------------------------------------------ observe
+    def observe(self) -> None:
+        """Read every LangGraphPlatform of this listener and report outcomes, conditions, events."""
+        with self._lock:
+            if self.listener_id is None:
+                return
+            by_ns: dict[str, list[Tracked]] = {}
+            for tr in self.tracked.values():
+                by_ns.setdefault(tr.namespace, []).append(tr)
+            for ns, trs in by_ns.items():
+                if not self.allowed(ns):
+                    continue
+                try:
+                    items = self._platforms().get(
+                        namespace=ns, label_selector=f"{LABEL_LISTENER_ID}={self.listener_id}"
+                    )
+                    events = self.core.list_namespaced_event(ns).items
+                except ApiException as e:
+                    self.metrics.errors.labels(kind="observe").inc()
+                    log.warning("cannot read namespace %s: %s", ns, e.reason)
+                    continue
+                live = {
+                    o["metadata"]["labels"].get(LABEL_DEPLOYMENT_ID): o
+                    for o in (i.to_dict() for i in items.items)
+                }
+                for tr in trs:
+                    obj = live.get(tr.deployment_id)
+                    if obj is not None:
+                        self._observe_one(tr, obj, events)
+
+    def _observe_one(self, tr: Tracked, obj: dict[str, Any], events: list[Any]) -> None:
+        spec_rev = ((obj.get("spec") or {}).get("revision") or {}).get("id")
+        status = obj.get("status") or {}
+        outcome = revision_outcome(obj)
+        if (
+            spec_rev
+            and spec_rev == tr.revision_id
+            and tr.revision_status not in FINAL
+            and outcome is not None
+        ):
+            kind, reason, message = outcome
+            if kind == "DEPLOY_FAILED":
+                now = self.clock()
+                tr.failing_since = tr.failing_since or now
+                if now - tr.failing_since >= self.failure_grace_seconds:
+                    if tr.revision_status in IN_FLIGHT:
+                        self._report_status(tr, spec_rev, "DEPLOYING", "Applied", None)
+                    self._report_status(tr, spec_rev, "DEPLOY_FAILED", reason, message)
+            else:
+                tr.failing_since = None
+                if tr.revision_status in IN_FLIGHT:
+                    self._report_status(tr, spec_rev, "DEPLOYING", "Applied", None)
+                self._report_status(tr, spec_rev, "DEPLOYED", reason, message)
+        elif outcome is None:
+            tr.failing_since = None
+        report: dict[str, Any] = {"revision_id": spec_rev} if spec_rev else {}
+        report["conditions"] = [
+            {k: c.get(k) for k in ("type", "status", "reason", "message", "lastTransitionTime") if c.get(k)}
+            for c in status.get("conditions") or []
+        ]
+        for c in report["conditions"]:
+            if "lastTransitionTime" in c:
+                c["last_transition_time"] = c.pop("lastTransitionTime")
+        api_replicas = (status.get("replicas") or {}).get("apiServer")
+        if api_replicas:
+            report["replicas"] = {
+                k: api_replicas.get(k) for k in ("desired", "ready", "available", "updated")
+            }
+        if status.get("endpoint"):
+            report["endpoint"] = status["endpoint"]
+        new_events = []
+        prefix = f"{tr.name}-"
+        for ev in events:
+            io = ev.involved_object
+            if not (io and (io.name == tr.name or (io.name or "").startswith(prefix))):
+                continue
+            key = f"{ev.metadata.uid}:{ev.count or 1}"
+            if key in tr.seen_events:
+                continue
+            tr.seen_events.add(key)
+            new_events.append(
+                {
+                    "type": ev.type if ev.type in ("Normal", "Warning") else "Normal",
+                    "reason": (ev.reason or "Unknown")[:200],
+                    "message": (ev.message or "")[:2000],
+                    "object": f"{io.kind}/{io.name}",
+                    "count": ev.count or 1,
+                    "timestamp": (
+                        ev.last_timestamp or ev.event_time or ev.metadata.creation_timestamp
+                    ).isoformat()
+                    if (ev.last_timestamp or ev.event_time or ev.metadata.creation_timestamp)
+                    else None,
+                }
+            )
+        h = spec_hash({k: v for k, v in report.items()})
+        if new_events or h != tr.report_hash:
+            report["events"] = new_events[-200:]
+            try:
+                self.cp.report(tr.deployment_id, report)
+                tr.report_hash = h
+            except Refused as e:
+                log.info("control plane refused a report for %s: %s", tr.name, e.detail)
+                tr.report_hash = h

@@ -1,0 +1,178 @@
+"""The api-server and queue-worker Deployments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..settings import OperatorSettings
+from .common import (
+    PORT,
+    REVISION_ANNOTATION,
+    REVISION_NUMBER_ANNOTATION,
+    Platform,
+    api_server_name,
+    metadata,
+    postgres_name,
+    quantity_map,
+    queue_name,
+    redis_name,
+    selector_labels,
+    target_revision,
+)
+
+LICENSE_KEY = "license-key"
+
+
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def build_env(cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int) -> list[dict[str, Any]]:
+    """The server's environment: ours, then the user's (a user variable replaces ours of that name)."""
+    spec = cr.spec
+    env: list[dict[str, Any]] = [{"name": "PORT", "value": str(PORT)}]
+    if spec.database.external is not None:
+        ref = spec.database.external.secret_ref
+        env.append(_secret_env("POSTGRES_URI", ref.name, ref.key))
+    else:
+        env.append(_secret_env("POSTGRES_URI", postgres_name(cr), "uri"))
+    if spec.redis.external is not None:
+        ref = spec.redis.external.secret_ref
+        env.append(_secret_env("REDIS_URI", ref.name, ref.key))
+    else:
+        env.append({"name": "REDIS_URI", "value": f"redis://{redis_name(cr)}.{cr.namespace}.svc:6379/0"})
+    env.append({"name": "N_JOBS_PER_WORKER", "value": str(jobs_per_worker)})
+    if settings.license_secret:
+        env.append(_secret_env("LANGGRAPH_CLOUD_LICENSE_KEY", settings.license_secret, LICENSE_KEY))
+    user = {e.name: e.value for e in spec.env}
+    env = [e for e in env if e["name"] not in user]
+    env += [{"name": k, "value": v} for k, v in user.items()]
+    return env
+
+
+def _probe(path: str, period: int, failures: int, timeout: int = 3) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http", "scheme": "HTTP"},
+        "periodSeconds": period,
+        "timeoutSeconds": timeout,
+        "failureThreshold": failures,
+    }
+
+
+def build_container(
+    cr: Platform, settings: OperatorSettings, *, name: str, jobs_per_worker: int, resources: Any
+) -> dict[str, Any]:
+    spec = cr.spec
+    container: dict[str, Any] = {
+        "name": name,
+        "image": spec.image,
+        "imagePullPolicy": spec.image_pull_policy,
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "env": build_env(cr, settings, jobs_per_worker=jobs_per_worker),
+        "startupProbe": _probe("/ok", period=5, failures=60),
+        "readinessProbe": _probe("/ok", period=5, failures=3),
+        "livenessProbe": _probe("/ok", period=10, failures=6, timeout=5),
+    }
+    if spec.env_from_secret:
+        container["envFrom"] = [{"secretRef": {"name": spec.env_from_secret}}]
+    res = quantity_map(resources)
+    if res:
+        container["resources"] = res
+    if spec.pre_stop_drain_seconds > 0:
+        # Keep serving while endpoints and load balancers drop the pod, then SIGTERM lets runs finish
+        # within terminationGracePeriodSeconds.
+        container["lifecycle"] = {
+            "preStop": {"exec": {"command": ["sh", "-c", f"sleep {spec.pre_stop_drain_seconds}"]}}
+        }
+    return container
+
+
+def build_pod_template(
+    cr: Platform, settings: OperatorSettings, component: str, container: dict[str, Any]
+) -> dict[str, Any]:
+    spec, placement = cr.spec, cr.spec.placement
+    revision = target_revision(cr)
+    annotations = {**placement.annotations, REVISION_ANNOTATION: revision.id}
+    if revision.number is not None:
+        annotations[REVISION_NUMBER_ANNOTATION] = str(revision.number)
+    pod_labels = {**placement.labels, **metadata(cr, "", component)["labels"]}
+    pod: dict[str, Any] = {
+        "containers": [container],
+        "terminationGracePeriodSeconds": spec.termination_grace_period_seconds,
+    }
+    if spec.image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": n} for n in spec.image_pull_secrets]
+    if placement.node_selector:
+        pod["nodeSelector"] = dict(placement.node_selector)
+    if placement.tolerations:
+        pod["tolerations"] = [t.wire() for t in placement.tolerations]
+    if placement.affinity:
+        pod["affinity"] = placement.affinity
+    if placement.service_account_name:
+        pod["serviceAccountName"] = placement.service_account_name
+    return {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod}
+
+
+def _deployment(
+    cr: Platform,
+    settings: OperatorSettings,
+    *,
+    name: str,
+    component: str,
+    container_name: str,
+    replicas: int,
+    resources: Any,
+    jobs_per_worker: int,
+) -> dict[str, Any]:
+    container = build_container(
+        cr, settings, name=container_name, jobs_per_worker=jobs_per_worker, resources=resources
+    )
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": selector_labels(cr, component)},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "revisionHistoryLimit": 5,
+        "progressDeadlineSeconds": 600,
+        "template": build_pod_template(cr, settings, component, container),
+    }
+    if cr.spec.suspend:
+        spec["replicas"] = 0
+    elif not cr.spec.autoscaling.enabled:
+        spec["replicas"] = replicas
+    # With autoscaling on, replicas belong to the autoscaler: the operator leaves the field alone.
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(cr, name, component),
+        "spec": spec,
+    }
+
+
+def build_api_server_deployment(cr: Platform, settings: OperatorSettings) -> dict[str, Any]:
+    """The api-server: runs no background jobs itself when queue workers are enabled."""
+    spec = cr.spec
+    jobs = 0 if spec.queue.enabled else spec.queue.jobs_per_worker
+    return _deployment(
+        cr,
+        settings,
+        name=api_server_name(cr),
+        component="api-server",
+        container_name="api-server",
+        replicas=spec.api_server.replicas,
+        resources=spec.api_server.resources,
+        jobs_per_worker=jobs,
+    )
+
+
+def build_queue_deployment(cr: Platform, settings: OperatorSettings) -> dict[str, Any]:
+    """Queue workers: the same image and environment, N_JOBS_PER_WORKER from spec.queue.jobsPerWorker."""
+    spec = cr.spec
+    return _deployment(
+        cr,
+        settings,
+        name=queue_name(cr),
+        component="queue",
+        container_name="queue-worker",
+        replicas=spec.queue.replicas,
+        resources=spec.queue.resources,
+        jobs_per_worker=spec.queue.jobs_per_worker,
+    )

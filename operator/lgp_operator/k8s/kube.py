@@ -1,0 +1,209 @@
+"""A small synchronous Kubernetes client over ``kubernetes.client.ApiClient``: get, list, server-side
+apply, merge patches, delete. It counts the calls that write, so a test can prove a no-op reconcile
+makes none."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from typing import Any
+from urllib.parse import urlencode
+
+from kubernetes import client, config
+
+MANAGER = "lgp-operator"
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+PLURALS = {
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+    "Service": "services",
+    "Secret": "secrets",
+    "Ingress": "ingresses",
+    "PodDisruptionBudget": "poddisruptionbudgets",
+    "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+    "ScaledObject": "scaledobjects",
+    "Pod": "pods",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
+    "Event": "events",
+    "Lease": "leases",
+    "LangGraphPlatform": "langgraphplatforms",
+    "ConfigMap": "configmaps",
+    "ServiceAccount": "serviceaccounts",
+    "CustomResourceDefinition": "customresourcedefinitions",
+    "Namespace": "namespaces",
+}
+CLUSTER_SCOPED = {"CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding", "Node"}
+
+
+class KubeError(Exception):
+    """An API call failed; ``status`` is the HTTP status, ``message`` the server's explanation."""
+
+    def __init__(self, status: int, reason: str, message: str, method: str = "", path: str = "") -> None:
+        super().__init__(f"{method} {path}: {status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+def resource_path(
+    api_version: str,
+    kind: str,
+    namespace: str | None = None,
+    name: str | None = None,
+    subresource: str | None = None,
+) -> str:
+    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    plural = PLURALS.get(kind) or kind.lower() + "s"
+    path = base
+    if namespace and kind not in CLUSTER_SCOPED:
+        path += f"/namespaces/{namespace}"
+    path += f"/{plural}"
+    if name:
+        path += f"/{name}"
+    if subresource:
+        path += f"/{subresource}"
+    return path
+
+
+def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:
+    """In-cluster config in a pod, else the kubeconfig (argument, $KUBECONFIG, ~/.kube/config)."""
+    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
+        config.load_incluster_config()
+        return client.ApiClient()
+    return config.new_client_from_config(config_file=kubeconfig or os.environ.get("KUBECONFIG"))
+
+
+class Kube:
+    def __init__(self, api: client.ApiClient, manager: str = MANAGER) -> None:
+        self.api = api
+        self.manager = manager
+        self.calls: Counter[str] = Counter()  # "GET", "PATCH", "PATCH?dryRun", ...
+        self._lock = threading.Lock()
+
+    @property
+    def writes(self) -> int:
+        """Calls that changed or could change the cluster (dry runs excluded)."""
+        return sum(n for k, n in self.calls.items() if k in WRITE_METHODS)
+
+    # ------------------------------------------------------------ transport
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        timeout: float = 30,
+    ) -> Any:
+        q = {k: v for k, v in (query or {}).items() if v is not None}
+        dry = q.get("dryRun") == "All"
+        with self._lock:
+            self.calls[method + ("?dryRun" if dry else "")] += 1
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        _, url, headers, _, _ = self.api.param_serialize(
+            method=method, resource_path=path, header_params=headers, auth_settings=["BearerToken"]
+        )
+        if q:
+            url += "?" + urlencode(q)
+        # The REST layer serialises dict bodies as JSON for JSON and YAML content types (JSON is YAML).
+        resp = self.api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout)
+        raw = resp.read() if hasattr(resp, "read") else resp.data
+        text = raw.decode() if isinstance(raw, bytes) else (raw or "")
+        if not 200 <= resp.status < 300:
+            message, reason = text, getattr(resp, "reason", "") or ""
+            try:
+                st = json.loads(text)
+                message, reason = st.get("message", text), st.get("reason", reason)
+            except ValueError:
+                pass
+            raise KubeError(resp.status, str(reason), str(message), method, path)
+        return json.loads(text) if text else None
+
+    # ------------------------------------------------------------ verbs
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        try:
+            return self.request("GET", resource_path(api_version, kind, namespace, name))
+        except KubeError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def list(
+        self, api_version: str, kind: str, namespace: str | None, selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        out = self.request(
+            "GET", resource_path(api_version, kind, namespace), query={"labelSelector": selector}
+        )
+        items: list[dict[str, Any]] = out.get("items") or []
+        for item in items:  # list items carry no apiVersion/kind
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
+
+    def apply(self, obj: dict[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
+        """Server-side apply under our field manager."""
+        meta = obj["metadata"]
+        path = resource_path(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])
+        query = {
+            "fieldManager": self.manager,
+            "force": "true" if force else None,
+            "dryRun": "All" if dry_run else None,
+        }
+        return self.request(
+            "PATCH",
+            path,
+            query=query,
+            body=obj,
+            content_type="application/apply-patch+yaml",
+        )
+
+    def merge_patch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        patch: dict[str, Any],
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        path = resource_path(api_version, kind, namespace, name, subresource)
+        return self.request(
+            "PATCH",
+            path,
+            query={"fieldManager": self.manager},
+            body=patch,
+            content_type="application/merge-patch+json",
+        )
+
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj["metadata"]
+        path = resource_path(obj["apiVersion"], obj["kind"], meta.get("namespace"))
+        return self.request("POST", path, query={"fieldManager": self.manager}, body=obj)
+
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        *,
+        uid: str | None = None,
+        propagation: str = "Background",
+    ) -> bool:
+        """Delete (only the object with ``uid`` when given). False when it was already gone."""
+        body: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
+        if uid:
+            body["preconditions"] = {"uid": uid}
+        try:
+            self.request("DELETE", resource_path(api_version, kind, namespace, name), body=body)
+            return True
+        except KubeError as e:
+            if e.status in (404, 409):
+                return False
+            raise

@@ -1,0 +1,50 @@
+"""Delete children the spec no longer wants: only ours (labels and an owner reference with this uid)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..builders.autoscaling import KEDA_API
+from ..builders.common import Capabilities
+from .kube import Kube
+
+
+def prunable_kinds(caps: Capabilities, keda_served: bool) -> list[tuple[str, str]]:
+    kinds = [
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
+        ("v1", "Service"),
+        ("networking.k8s.io/v1", "Ingress"),
+    ]
+    if caps.pdb_api:
+        kinds.append((caps.pdb_api, "PodDisruptionBudget"))
+    if caps.hpa_api:
+        kinds.append((caps.hpa_api, "HorizontalPodAutoscaler"))
+    if keda_served or caps.keda:
+        kinds.append((KEDA_API, "ScaledObject"))
+    return kinds
+
+
+def owned_by(obj: dict[str, Any], uid: str) -> bool:
+    return any(ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or [])
+
+
+def prune(
+    kube: Kube,
+    *,
+    namespace: str,
+    selector: str,
+    owner_uid: str,
+    keep: set[tuple[str, str]],
+    kinds: list[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """Delete every listed child not in ``keep``; returns (kind, name) of what was deleted."""
+    deleted = []
+    for api_version, kind in kinds:
+        for item in kube.list(api_version, kind, namespace, selector):
+            meta = item["metadata"]
+            if (kind, meta["name"]) in keep or not owned_by(item, owner_uid) or meta.get("deletionTimestamp"):
+                continue
+            if kube.delete(api_version, kind, namespace, meta["name"], uid=meta.get("uid")):
+                deleted.append((kind, meta["name"]))
+    return deleted

@@ -1,0 +1,168 @@
+"""The api-server and queue-worker Deployment builders, table-style."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from lgp_operator.builders.deployment import build_api_server_deployment, build_queue_deployment
+
+from .conftest import make_cr
+
+
+def _container(dep: dict[str, Any]) -> dict[str, Any]:
+    return dep["spec"]["template"]["spec"]["containers"][0]
+
+
+def _env(dep: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in _container(dep)["env"]}
+
+
+def test_api_server_basics(settings):
+    dep = build_api_server_deployment(make_cr({"revision": {"id": "rev-7", "number": 7}}), settings)
+    c = _container(dep)
+    assert dep["metadata"]["name"] == "demo-api-server" and dep["metadata"]["namespace"] == "ns"
+    assert c["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"]["path"] == "/ok"
+    assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    tmpl = dep["spec"]["template"]
+    assert tmpl["metadata"]["annotations"]["lgp.dev/revision"] == "rev-7"
+    assert tmpl["metadata"]["annotations"]["lgp.dev/revision-number"] == "7"
+    assert tmpl["spec"]["terminationGracePeriodSeconds"] == 900
+    assert c["lifecycle"]["preStop"]["exec"]["command"] == ["sh", "-c", "sleep 10"]
+    assert dep["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
+    assert dep["spec"]["selector"]["matchLabels"].items() <= tmpl["metadata"]["labels"].items()
+    assert dep["spec"]["replicas"] == 1
+
+
+@pytest.mark.parametrize(
+    ("spec", "api_jobs", "queue_jobs"),
+    [
+        ({}, "10", None),
+        ({"queue": {"enabled": True}}, "0", "10"),
+        ({"queue": {"enabled": True, "jobsPerWorker": 3}}, "0", "3"),
+        ({"queue": {"jobsPerWorker": 4}}, "4", None),
+    ],
+)
+def test_jobs_per_worker(settings, spec, api_jobs, queue_jobs):
+    cr = make_cr(spec)
+    assert _env(build_api_server_deployment(cr, settings))["N_JOBS_PER_WORKER"] == api_jobs
+    if queue_jobs is not None:
+        queue = build_queue_deployment(cr, settings)
+        assert queue["metadata"]["name"] == "demo-queue"
+        assert _env(queue)["N_JOBS_PER_WORKER"] == queue_jobs
+
+
+@pytest.mark.parametrize(
+    ("spec", "postgres", "redis"),
+    [
+        ({}, {"secretKeyRef": {"name": "demo-postgres", "key": "uri"}}, "redis://demo-redis.ns.svc:6379/0"),
+        (
+            {
+                "database": {"external": {"secretRef": {"name": "pg", "key": "dsn"}}},
+                "redis": {"external": {"secretRef": {"name": "rd"}}},
+            },
+            {"secretKeyRef": {"name": "pg", "key": "dsn"}},
+            {"secretKeyRef": {"name": "rd", "key": "uri"}},
+        ),
+    ],
+)
+def test_database_and_redis_uris(settings, spec, postgres, redis):
+    env = _env(build_api_server_deployment(make_cr(spec), settings))
+    assert env["POSTGRES_URI"] == postgres
+    assert env["REDIS_URI"] == redis
+    assert env["PORT"] == "8000"
+
+
+def test_license_user_env_and_env_from(settings):
+    settings.license_secret = "lgp-license"
+    cr = make_cr(
+        {
+            "env": [{"name": "FOO", "value": "bar"}, {"name": "PORT", "value": "9000"}],
+            "envFromSecret": "demo-env",
+        }
+    )
+    dep = build_api_server_deployment(cr, settings)
+    env = _env(dep)
+    assert env["LANGGRAPH_CLOUD_LICENSE_KEY"] == {
+        "secretKeyRef": {"name": "lgp-license", "key": "license-key"}
+    }
+    assert env["FOO"] == "bar"
+    names = [e["name"] for e in _container(dep)["env"]]
+    assert names.count("PORT") == 1 and env["PORT"] == "9000"  # the user's value wins, no duplicate
+    assert _container(dep)["envFrom"] == [{"secretRef": {"name": "demo-env"}}]
+
+
+def test_placement_and_pull_secrets(settings):
+    cr = make_cr(
+        {
+            "imagePullSecrets": ["regcred"],
+            "placement": {
+                "nodeSelector": {"pool": "agents"},
+                "tolerations": [
+                    {"key": "dedicated", "operator": "Equal", "value": "agents", "effect": "NoSchedule"}
+                ],
+                "affinity": {
+                    "nodeAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": {
+                            "nodeSelectorTerms": [
+                                {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}
+                            ]
+                        }
+                    }
+                },
+                "labels": {"team": "ml", "app.kubernetes.io/instance": "hijack"},
+                "annotations": {"prometheus.io/scrape": "true"},
+                "serviceAccountName": "agent-sa",
+            },
+        }
+    )
+    tmpl = build_api_server_deployment(cr, settings)["spec"]["template"]
+    pod = tmpl["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["nodeSelector"] == {"pool": "agents"}
+    assert pod["tolerations"][0] == {
+        "key": "dedicated",
+        "operator": "Equal",
+        "value": "agents",
+        "effect": "NoSchedule",
+    }
+    assert "nodeAffinity" in pod["affinity"]
+    assert pod["serviceAccountName"] == "agent-sa"
+    assert tmpl["metadata"]["labels"]["team"] == "ml"
+    assert tmpl["metadata"]["labels"]["app.kubernetes.io/instance"] == "demo"  # ours win over user labels
+    assert tmpl["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("spec", "replicas"),
+    [
+        ({"apiServer": {"replicas": 3}}, 3),
+        ({"apiServer": {"replicas": 3}, "autoscaling": {"enabled": True}}, None),
+        ({"apiServer": {"replicas": 3}, "suspend": True}, 0),
+    ],
+)
+def test_replicas_belong_to_the_autoscaler_when_enabled(settings, spec, replicas):
+    dep = build_api_server_deployment(make_cr(spec), settings)
+    assert dep["spec"].get("replicas") == replicas
+
+
+def test_revision_without_spec_revision_is_a_template_hash(settings):
+    a = build_api_server_deployment(make_cr(), settings)["spec"]["template"]["metadata"]["annotations"]
+    b = build_api_server_deployment(make_cr({"apiServer": {"replicas": 4}}), settings)
+    c = build_api_server_deployment(make_cr({"image": "ghcr.io/acme/agent:2.0"}), settings)
+    rev = a["lgp.dev/revision"]
+    assert rev.startswith("tmpl-")
+    assert (
+        b["spec"]["template"]["metadata"]["annotations"]["lgp.dev/revision"] == rev
+    )  # scaling is no rollout
+    assert c["spec"]["template"]["metadata"]["annotations"]["lgp.dev/revision"] != rev
+
+
+def test_no_prestop_when_drain_is_zero(settings):
+    dep = build_api_server_deployment(
+        make_cr({"preStopDrainSeconds": 0, "terminationGracePeriodSeconds": 60}), settings
+    )
+    assert "lifecycle" not in _container(dep)
+    assert dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 60

@@ -1,0 +1,52 @@
+"""Operator settings from the environment, and the per-resource coordinator that coalesces triggers."""
+
+from __future__ import annotations
+
+import threading
+
+from lgp_operator.reconcile import Coordinator, Outcome
+from lgp_operator.settings import OperatorSettings
+
+
+def test_settings_from_environment(monkeypatch, settings):
+    assert settings.namespaces == [] and settings.keda == "auto" and settings.leader_election
+    monkeypatch.setenv("LGP_OPERATOR_NAMESPACES", "a, b,,c")
+    monkeypatch.setenv("LGP_OPERATOR_KEDA", "disabled")
+    monkeypatch.setenv("LGP_OPERATOR_RESYNC_SECONDS", "7.5")
+    monkeypatch.setenv("LGP_OPERATOR_INGRESS_DOMAIN", "apps.example.com")
+    s = OperatorSettings()
+    assert s.namespaces == ["a", "b", "c"]
+    assert s.keda == "disabled" and s.resync_seconds == 7.5 and s.ingress_domain == "apps.example.com"
+
+
+def test_every_setting_is_documented():
+    for name, field in OperatorSettings.model_fields.items():
+        assert field.description, name
+
+
+def test_coordinator_runs_one_at_a_time_and_coalesces_triggers():
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+    active = []
+
+    def run(ns: str, name: str) -> Outcome:
+        active.append(1)
+        assert len(active) == 1, "two reconciles of one resource at once"
+        calls.append(1)
+        if len(calls) == 1:
+            started.set()
+            release.wait(5)
+        active.pop()
+        return Outcome(ready=True)
+
+    coord = Coordinator(run)
+    t = threading.Thread(target=coord.run, args=("ns", "a"))
+    t.start()
+    assert started.wait(5)
+    # Three triggers while the first reconcile runs: none blocks, together they cause one rerun.
+    assert [coord.run("ns", "a", wait=False) for _ in range(3)] == [None, None, None]
+    release.set()
+    t.join(5)
+    assert len(calls) == 2
+    assert coord.run("ns", "a", wait=False) == Outcome(ready=True)
+    assert len(calls) == 3

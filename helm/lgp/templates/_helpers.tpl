@@ -201,3 +201,38 @@ so on `helm template`, where lookup returns nothing). Call with (dict "ctx" $ "n
 {{- $name := include "lgp.componentName" (dict "ctx" . "component" "postgres") -}}
 {{- .Values.postgres.password | default (include "lgp.existingSecretValue" (dict "ctx" . "name" $name "key" "password")) | default (randAlphaNum 32) -}}
 {{- end }}
+
+{{/*
+The data of the control plane's Secret as JSON: values given win, then the values of the Secret
+already in the cluster (lookup), then new ones. Computed once per render and memoised, so that the
+Secret and the Deployment's checksum/secret annotation see the same generated values.
+*/}}
+{{- define "lgp.controlPlane.secretData" -}}
+{{- if not (hasKey .Values.controlPlane "_secretData") -}}
+{{- $existing := dict "ctx" . "name" (include "lgp.controlPlane.secretName" .) -}}
+{{- $data := dict -}}
+{{- $_ := set $data "encryption-keys" (.Values.controlPlane.encryptionKeys | default (include "lgp.existingSecretValue" (set $existing "key" "encryption-keys")) | default (include "lgp.fernetKey" .)) -}}
+{{- $_ := set $data "admin-api-key" (.Values.controlPlane.adminApiKey | default (include "lgp.existingSecretValue" (set $existing "key" "admin-api-key")) | default (randAlphaNum 48)) -}}
+{{- if .Values.postgres.enabled -}}
+{{- /* the Deployment composes the URL from the bundled database's own Secret */ -}}
+{{- else if .Values.controlPlane.database.existingSecret -}}
+{{- else if .Values.controlPlane.database.url -}}
+{{- $_ := set $data "database-url" .Values.controlPlane.database.url -}}
+{{- else -}}
+{{- fail "controlPlane.database.url is required: set controlPlane.database.url (or controlPlane.database.existingSecret) to an external PostgreSQL, or postgres.enabled=true to run a bundled one for evaluation" -}}
+{{- end -}}
+{{- $_ := set .Values.controlPlane "_secretData" $data -}}
+{{- end -}}
+{{- toJson .Values.controlPlane._secretData -}}
+{{- end }}
+
+{{/* Where the usage reporter submits: usageReporter.beaconUrl, or this release's control plane. */}}
+{{- define "lgp.usageReporter.beaconUrl" -}}
+{{- if .Values.usageReporter.beaconUrl }}
+{{- .Values.usageReporter.beaconUrl }}
+{{- else if .Values.controlPlane.enabled }}
+{{- include "lgp.controlPlane.internalUrl" . }}
+{{- else }}
+{{- fail "usageReporter.beaconUrl is required when controlPlane.enabled is false (or set usageReporter.airgapped.enabled=true)" }}
+{{- end }}
+{{- end }}

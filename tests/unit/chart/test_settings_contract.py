@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lgp_operator.listener.settings import ListenerSettings
 from lgp_operator.settings import OperatorSettings
+from lgp_operator.usage.settings import UsageSettings
 from pydantic_settings import BaseSettings
 
 from control_plane.core.config import Settings as ControlPlaneSettings
@@ -73,6 +75,69 @@ def test_operator_defaults_leave_the_operators_own_defaults(render: Any, from_en
     assert settings.keda == "auto" and settings.leader_election is True
     cluster_wide = literal_env(render({"operator": {"watchAllNamespaces": True}}), "lgp-operator")
     assert from_env(OperatorSettings, cluster_wide).namespaces == []
+
+
+def resolved_env(rendered: Any, deployment: str, secrets: dict[tuple[str, str], str]) -> dict[str, str]:
+    """Literal values, plus secretKeyRefs filled from `secrets` (every reference must be listed)."""
+    out = {}
+    for name, value in rendered.env(deployment).items():
+        if isinstance(value, str):
+            out[name] = value
+        else:
+            ref = value["secretKeyRef"]
+            out[name] = secrets[(ref["name"], ref["key"])]
+    return out
+
+
+def test_listener_env_is_its_settings_and_parses(render: Any, from_env: Any) -> None:
+    rendered = render(
+        {
+            "listener": {"enabled": True, "id": "0b7c2c1e-listener", "token": "tok-1"},
+            "dataPlane": {"namespaces": ["agents", "team-b"]},
+        }
+    )
+    assert set(rendered.env("lgp-listener")) <= env_names(ListenerSettings)
+    env = resolved_env(rendered, "lgp-listener", {("lgp-listener", "token"): "tok-1"})
+    settings = from_env(ListenerSettings, env)
+    assert settings.control_plane_url == "http://lgp-control-plane.lgp-system.svc:80"
+    assert settings.listener_id == "0b7c2c1e-listener"
+    assert settings.token.get_secret_value() == "tok-1"
+    assert settings.namespaces == ["agents", "team-b"]
+    # The probe and the container port are the port the listener serves /healthz on.
+    container = rendered.container("lgp-listener")
+    assert container["ports"][0]["containerPort"] == settings.http_port
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_usage_reporter_env_is_its_settings_and_parses(render: Any, from_env: Any) -> None:
+    rendered = render(
+        {"usageReporter": {"enabled": True, "licenseSecret": "lic", "env": {"LGP_USAGE_WINDOW_SECONDS": 600}}}
+    )
+    assert set(rendered.env("lgp-usage-reporter")) <= env_names(UsageSettings)
+    env = resolved_env(rendered, "lgp-usage-reporter", {("lic", "license-key"): "lic-token"})
+    settings = from_env(UsageSettings, env)
+    assert settings.beacon_url == "http://lgp-control-plane.lgp-system.svc:80"
+    assert settings.license_key is not None and settings.license_key.get_secret_value() == "lic-token"
+    assert settings.namespaces == ["lgp-system"]
+    assert settings.window_seconds == 600
+    # The buffer is on the mounted volume.
+    container = rendered.container("lgp-usage-reporter")
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert settings.buffer_path.startswith(mounts["state"] + "/")
+    assert container["ports"][0]["containerPort"] == settings.metrics_port
+    assert rendered.has("PersistentVolumeClaim", "lgp-usage-reporter")
+
+    airgapped = render(
+        {"usageReporter": {"enabled": True, "airgapped": {"enabled": True, "signingKeySecret": "audit"}}}
+    )
+    settings = from_env(UsageSettings, resolved_env(airgapped, "lgp-usage-reporter", {}))
+    assert settings.beacon_url is None
+    assert settings.airgapped_dir is not None and settings.airgapped_dir.startswith(mounts["state"] + "/")
+    assert settings.audit_signing_key_file == "/etc/lgp-usage/audit-signing-key"
+    volumes = airgapped.get("Deployment", "lgp-usage-reporter")["spec"]["template"]["spec"]["volumes"]
+    key_volume = next(v for v in volumes if v["name"] == "audit-signing-key")
+    assert key_volume["secret"]["secretName"] == "audit"
+    assert key_volume["secret"]["items"] == [{"key": "audit-signing-key", "path": "audit-signing-key"}]
 
 
 def test_every_process_runs_the_lgp_command_it_should(render: Any) -> None:

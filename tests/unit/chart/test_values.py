@@ -122,6 +122,7 @@ BAD_VALUES = [
     ({"operator": {"watchAllNamespaces": "yes"}}, "/operator/watchAllNamespaces", "boolean"),
     ({"operator": {"ingress": {"domain": "Agents.Example.com"}}}, "/operator/ingress/domain", "pattern"),
     ({"usageReporter": {"env": {"HTTP_PROXY": "x"}}}, "", "'HTTP_PROXY' does not match pattern '^LGP_USAGE_"),
+    ({"usageReporter": {"beaconUrl": "beacon:8080"}}, "/usageReporter/beaconUrl", "pattern"),
 ]
 
 
@@ -157,6 +158,14 @@ def test_schema_refuses_bad_values(chart: Any, values: dict[str, Any], where: st
         (
             {"controlPlane": {"enabled": False}, "listener": {"enabled": True, "id": "a", "token": "t"}},
             "listener.controlPlaneUrl is required when controlPlane.enabled is false",
+        ),
+        (
+            {"controlPlane": {"enabled": False}, "usageReporter": {"enabled": True}},
+            "usageReporter.beaconUrl is required when controlPlane.enabled is false",
+        ),
+        (
+            {"usageReporter": {"enabled": True, "airgapped": {"enabled": True}}},
+            "usageReporter.airgapped.signingKeySecret is required",
         ),
         (
             {"controlPlane": {"ingress": {"enabled": True, "tls": {"enabled": True, "secretName": "x"}}}},
@@ -199,7 +208,7 @@ def test_data_plane_only(render: Any) -> None:
                 "token": "tok",
                 "controlPlaneUrl": "https://cp.example",
             },
-            "usageReporter": {"enabled": True},
+            "usageReporter": {"enabled": True, "beaconUrl": "https://cp.example"},
         }
     )
     components = kinds_by_component(rendered)

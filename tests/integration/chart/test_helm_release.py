@@ -12,7 +12,7 @@ from kubernetes import client
 
 from .conftest import CHART_DIR, objects
 
-EXTERNAL_DB = {
+EXTERNAL_DB: dict[str, Any] = {
     "postgres": {"enabled": False},
     "controlPlane": {"database": {"url": "postgresql://u:p@db:5432/x"}},
 }

@@ -4,6 +4,7 @@ namespaces and nowhere else."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ def data_plane_values(managed: list[str]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def installed(helm_config: Any, namespace: str, extra_namespaces: Any) -> dict[str, str]:
+def installed(helm_config: Any, namespace: str, extra_namespaces: Any) -> Iterator[dict[str, str]]:
     managed, other = extra_namespaces("agents"), extra_namespaces("other")
     helm_config.install(CHART_DIR, "lgp", data_plane_values([managed]), namespace=namespace, timeout=120)
     yield {"release": namespace, "managed": managed, "other": other}

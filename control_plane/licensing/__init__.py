@@ -8,12 +8,15 @@ from .beacon import (
     BeaconVerifyRequest,
     BeaconVerifyResponse,
     MetadataSubmitRequest,
+    UsageSummary,
     UsageWindow,
     issue_beacon_token,
     parse_submission,
+    summarize_usage,
     usage_key,
     verify_beacon_token,
 )
+from .config import LicenseConfig
 from .entitlements import check_can_create_deployment, check_can_create_revision, check_feature
 from .keys import KeyLoadError, key_id, load_trusted_keys
 from .tokens import (
@@ -36,11 +39,13 @@ __all__ = [
     "BeaconVerifyResponse",
     "KeyLoadError",
     "License",
+    "LicenseConfig",
     "LicenseError",
     "LicenseState",
     "LicenseStatus",
     "MetadataSubmitRequest",
     "Reason",
+    "UsageSummary",
     "UsageWindow",
     "check_can_create_deployment",
     "check_can_create_revision",
@@ -51,6 +56,7 @@ __all__ = [
     "key_id",
     "load_trusted_keys",
     "parse_submission",
+    "summarize_usage",
     "usage_key",
     "verify_beacon_token",
     "verify_license",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -179,3 +180,38 @@ def parse_submission(payload: Any, idempotency_key: str | None = None) -> UsageW
         nodes=int(nodes),
         month=start.strftime("%Y-%m"),
     )
+
+
+class UsageSummary(BaseModel):
+    """Usage of one deployment (and tenant) in one month: what the summary API returns per row."""
+
+    deployment: str
+    deployment_id: str | None
+    tenant: str | None
+    month: str
+    windows: int
+    runs: int
+    nodes: int
+
+
+def summarize_usage(windows: Iterable[UsageWindow]) -> list[UsageSummary]:
+    """Sum stored windows per (deployment id or name, tenant, month). Each window must appear once
+    (the store keeps one row per idempotency key), so the sums count nothing twice."""
+    rows: dict[tuple[str, str | None, str], UsageSummary] = {}
+    for w in windows:
+        key = (w.deployment_id or w.deployment, w.tenant, w.month)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = UsageSummary(
+                deployment=w.deployment,
+                deployment_id=w.deployment_id,
+                tenant=w.tenant,
+                month=w.month,
+                windows=0,
+                runs=0,
+                nodes=0,
+            )
+        row.windows += 1
+        row.runs += w.runs
+        row.nodes += w.nodes
+    return sorted(rows.values(), key=lambda r: (r.month, r.tenant or "", r.deployment))

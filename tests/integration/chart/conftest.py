@@ -93,3 +93,20 @@ def sa_client(cluster: Any, k8s: Any, tmp_path: Path) -> Iterator[Any]:
     yield login
     for api in made:
         api.close()
+
+
+@pytest.fixture
+def helm_at(kubeconfig: Path) -> Iterator[Any]:
+    """Helm configurations bound to the test cluster and a namespace of the caller's choice."""
+    import helm_python as helm
+
+    made: list[Any] = []
+
+    def at(namespace: str) -> Any:
+        cfg = helm.Config(kubeconfig_path=kubeconfig, namespace=namespace)
+        made.append(cfg)
+        return cfg
+
+    yield at
+    for cfg in made:
+        cfg.close()

@@ -179,8 +179,8 @@ def test_wheel_from_the_copied_sources_holds_every_module(tmp_path: Path) -> Non
         for f in pkg.rglob("*"):
             if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
                 expected.add(f.relative_to(base).as_posix())
-    # Runtime files only: a Mako template used to *write* migrations is not needed to run them.
-    expected = {n for n in expected if not n.endswith(".mako")}
+    # Runtime files only: a Mako template used to *write* migrations, and READMEs, are not needed to run.
+    expected = {n for n in expected if not n.endswith((".mako", ".md"))}
     missing = sorted(expected - names)
     assert missing == [], f"the wheel (and so the images) lacks: {missing}"
     assert any(n.endswith("entry_points.txt") for n in names)

@@ -124,10 +124,11 @@ class Buffer:
 
     # -------------------------------------------------------------- sending
     def pending(self, limit: int = 100) -> list[Window]:
-        """Unsent windows, oldest first."""
+        """Unsent windows: fewest failed attempts first, then oldest first (a window the receiver keeps
+        refusing does not hold back the others)."""
         rows = self._db.execute(
             "SELECT deployment_id, deployment, namespace, window_start, window_end, runs, nodes, tags"
-            " FROM windows WHERE sent_at IS NULL ORDER BY window_start, deployment_id LIMIT ?",
+            " FROM windows WHERE sent_at IS NULL ORDER BY attempts, window_start, deployment_id LIMIT ?",
             (limit,),
         ).fetchall()
         return [

@@ -156,6 +156,7 @@ class FlakySink:
         self.failed_after_store = 0
         self.torn = 0
         self.hook: Callable[[int], None] | None = None
+        self.reject_deployment: str | None = None  # answer 422 for this deployment id, always
         self.bad: list[str] = []
         outer = self
 
@@ -196,6 +197,8 @@ class FlakySink:
             if path != "/v1/metadata/submit" or not key or not isinstance(payload, dict):
                 self.bad.append(f"{path} key={key!r} body={body[:80]!r}")
                 return 400
+            if payload["tags"].get("langgraph.platform.deployment_id") == self.reject_deployment:
+                return 422
             roll = self.rng.random()
             if roll < self.failure_rate / 2:
                 self.refused += 1

@@ -327,3 +327,34 @@ def test_timestamps_are_read_from_the_checkpoint_itself(
     _reporter(url, Buffer(tmp_path / "b.sqlite3"), HttpSink(sink.url, None), clock).tick()
     nodes = {s: p["measures"]["langgraph.platform.nodes"] for (_, s), p in sink.windows().items()}
     assert nodes == {T0: 2, T0 + timedelta(hours=1): 1}
+
+
+def test_a_deployment_the_beacon_keeps_refusing_does_not_hold_back_the_others(
+    make_langgraph_db: Callable[[], str], sink: FlakySink, tmp_path: Path
+) -> None:
+    url_a, url_b = make_langgraph_db(), make_langgraph_db()
+    seed_usage(url_a, random.Random(7), T0, T0 + timedelta(hours=10))
+    seed_usage(url_b, random.Random(8), T0, T0 + timedelta(hours=10))
+    targets = StaticTargets(
+        [
+            Target(deployment_id="a", name="a", namespace="n", database_uri=url_a),
+            Target(deployment_id="b", name="b", namespace="n", database_uri=url_b),
+        ]
+    )
+    clock = Clock(T0 + timedelta(hours=10, minutes=6))
+    config = ReporterConfig(send_batch=4, max_consecutive_failures=3, backoff_initial=timedelta(seconds=1))
+    buffer = Buffer(tmp_path / "b.sqlite3")
+    reporter = Reporter(targets, buffer, HttpSink(sink.url, None), config=config, clock=clock)
+    sink.reject_deployment = "a"  # e.g. the beacon answers 422 for one deployment
+    for _ in range(10):
+        reporter.tick()
+        clock.now += timedelta(seconds=2)
+    assert {s for d, s in sink.windows() if d == "b"} == {T0 + timedelta(hours=h) for h in range(10)}
+    assert not [d for d, _ in sink.windows() if d == "a"]
+    # refused windows are kept (never dropped) and go out once the beacon accepts them
+    assert buffer.pending_count() == 10
+    sink.reject_deployment = None
+    clock.now += timedelta(minutes=10)
+    for _ in range(4):
+        reporter.tick()
+    assert buffer.pending_count() == 0 and len(sink.windows()) == 20

@@ -105,7 +105,8 @@ def test_every_single_bit_flip_in_the_whole_token_is_refused() -> None:
     """Exhaustive: all 8 bits of every byte. Never accepted. In the payload and signature a flip is
     tampering (or, when it makes a '.', a malformed token); in the header it may also rename the key."""
     header_len = TOKEN.index(".")
-    header_reasons, body_reasons = set(), set()
+    header_reasons: set[Reason] = set()
+    body_reasons: set[Reason] = set()
     for index in range(len(TOKEN)):
         for bit in range(8):
             state = _eval(_flip(TOKEN, index, bit), MID)

@@ -12,6 +12,7 @@ its settings); it names the license and licensee and expires after ``ttl``.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from typing import Any
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .config import LicenseConfig
 from .tokens import License
 
 BEACON_AUDIENCE = "lgp-beacon"
@@ -215,3 +217,41 @@ def summarize_usage(windows: Iterable[UsageWindow]) -> list[UsageSummary]:
         row.runs += w.runs
         row.nodes += w.nodes
     return sorted(rows.values(), key=lambda r: (r.month, r.tenant or "", r.deployment))
+
+
+def derive_beacon_secret(master_secret: str | bytes) -> bytes:
+    """A key for beacon tokens derived from one of the control plane's secrets (HMAC-SHA256 with a
+    fixed label), so no extra setting is needed and the master secret itself never signs tokens."""
+    raw = master_secret.encode() if isinstance(master_secret, str) else master_secret
+    if len(raw) < 16:
+        raise ValueError("master_secret: must be at least 16 bytes")
+    return hmac.new(raw, b"lgp-beacon-token/v1", hashlib.sha256).digest()
+
+
+def handle_beacon_verify(
+    payload: Any,
+    config: LicenseConfig,
+    signing_key: str | bytes,
+    *,
+    ttl: timedelta = DEFAULT_BEACON_TTL,
+    now: datetime | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """``POST /v1/beacon/verify`` as a pure function: ``(status code, JSON body)``.
+
+    200 ``{"token": ...}`` for a usable license (VALID or IN_GRACE, the latter with ``"warning"``),
+    403 ``{"reason", "message"}`` for a refused one, 422 ``{"detail": "<field>: <reason>"}`` for a bad body.
+    """
+    try:
+        req = BeaconVerifyRequest.model_validate(payload)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "body"
+        return 422, {"detail": f"{loc}: {first['msg']}"}
+    state = config.evaluate(req.license, now=now)
+    if not state.usable or state.license is None:
+        assert state.error is not None
+        return 403, state.error.to_dict()
+    body: dict[str, Any] = {"token": issue_beacon_token(state.license, signing_key, ttl=ttl, now=now)}
+    if state.warning:
+        body["warning"] = state.warning
+    return 200, body

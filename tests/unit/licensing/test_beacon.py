@@ -10,8 +10,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from control_plane.licensing import (
     License,
+    LicenseConfig,
+    derive_beacon_secret,
+    handle_beacon_verify,
     issue_beacon_token,
     issue_license,
+    key_id,
     parse_submission,
     usage_key,
     verify_beacon_token,
@@ -102,3 +106,20 @@ def test_usage_key_is_stable_and_distinct() -> None:
     assert usage_key("a", t) != usage_key("a", t + timedelta(hours=1))
     # pinned: the usage reporter (lgp_operator.usage) computes the same key without importing this module
     assert usage_key("a", t) == "919dac97247ff882e4e73e459ec3a4c19bd27f5b6c03abfa3a64e619cc84ae6f"
+
+
+def test_handle_beacon_verify_answers_token_refusal_or_field_error() -> None:
+    cfg = LicenseConfig(token=None, public_keys={key_id(KEY.public_key()): KEY.public_key()})
+    token = issue_license(KEY, licensee="Acme", plan="p", expires_at=NOW + timedelta(days=1), issued_at=NOW)
+    secret = derive_beacon_secret("control-plane-secret-key")
+    code, body = handle_beacon_verify({"license": token}, cfg, secret, now=NOW)
+    assert code == 200 and verify_beacon_token(body["token"], secret, now=NOW)["sub"] == "Acme"
+    code, body = handle_beacon_verify({"license": token}, cfg, secret, now=NOW + timedelta(days=2))
+    assert code == 200 and "grace period" in body["warning"]
+    code, body = handle_beacon_verify({"license": token[:-3] + "AAA"}, cfg, secret, now=NOW)
+    assert (code, body["reason"]) == (403, "license_tampered")
+    code, body = handle_beacon_verify({"licence": token}, cfg, secret, now=NOW)
+    assert code == 422 and body["detail"].startswith("license:")
+    assert derive_beacon_secret("control-plane-secret-key") == secret != derive_beacon_secret("x" * 16)
+    with pytest.raises(ValueError, match="master_secret"):
+        derive_beacon_secret("short")

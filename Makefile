@@ -78,8 +78,8 @@ bench: deps venv cluster ## Run every benchmark script in bench/ (they print fig
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
 
 .PHONY: dev
-dev: deps venv cluster ## Start the stack on this machine (test cluster + simulated kubelet); Ctrl-C stops it
-	$(PY) -m tests.cluster up
+dev: deps venv cluster ## Run the whole stack here: Postgres, cluster (+ simulated kubelet), operator, control plane on :8080, a listener; Ctrl-C stops it
+	$(PY) -m lgp_cli.dev
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (not the cluster binaries in ~/.cache/lgp)

@@ -32,6 +32,8 @@ def main(argv: list[str]) -> int:
     run.add_argument("--log-level", default="INFO")
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("httpx", "httpcore", "kubernetes", "urllib3"):  # one line per request is too much
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     from .runner import ListenerRunner
     from .settings import ListenerSettings
 

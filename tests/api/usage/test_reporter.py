@@ -4,6 +4,7 @@ down, metrics, and air-gapped signed audit files."""
 
 from __future__ import annotations
 
+import json
 import random
 import urllib.request
 from collections.abc import Callable
@@ -13,7 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lgp_operator.usage.buffer import Buffer
+from lgp_operator.usage.cli import main
 from lgp_operator.usage.metrics import Metrics, MetricsServer
 from lgp_operator.usage.reporter import Reporter, ReporterConfig
 from lgp_operator.usage.sinks import (
@@ -252,7 +255,7 @@ def test_metrics_and_healthz_endpoints(
 
 # ------------------------------------------------------------------------------------ air-gapped mode
 def test_airgapped_mode_writes_signed_audit_files_that_verify(
-    make_langgraph_db: Callable[[], str], tmp_path: Path
+    make_langgraph_db: Callable[[], str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = make_langgraph_db()
     truth = seed_usage(url, random.Random(6), T0 - timedelta(hours=3), T0 + timedelta(hours=3))  # two months
@@ -270,6 +273,22 @@ def test_airgapped_mode_writes_signed_audit_files_that_verify(
 
     with pytest.raises(AuditError, match="bad signature"):
         verify_audit_file(audit / files[1], Ed25519PrivateKey.generate().public_key())
+
+    # the commands an auditor and an operator run
+    pub = tmp_path / "audit.pub"
+    pub.write_bytes(key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    assert main(["verify-audit", str(audit), "--public-key", str(pub)]) == 0
+    totals = json.loads(capsys.readouterr().out)
+    closed = truth.closed(clock.now).values()
+    expected = {"windows": 6, "runs": sum(r for r, _ in closed), "nodes": sum(n for _, n in closed)}
+    assert totals == {"team-a/agent-dep-1": expected}
+    assert main(["status", "--buffer-path", str(tmp_path / "b.sqlite3")]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 6 and all(r["sent"] for r in rows)
+    edited = (audit / files[0]).read_text().replace('"namespace":"team-a"', '"namespace":"team-b"', 1)
+    (audit / files[0]).write_text(edited)
+    assert main(["verify-audit", str(audit), "--public-key", str(pub)]) == 1
+    assert "bad signature" in capsys.readouterr().err
 
 
 def test_audit_files_refuse_edits_and_removed_lines_and_survive_a_torn_write(tmp_path: Path) -> None:

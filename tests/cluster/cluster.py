@@ -263,7 +263,7 @@ class Cluster:
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
-                "--service-cluster-ip-range=10.0.0.0/24",
+                "--service-cluster-ip-range=10.0.0.0/16",  # /24 runs out at ~100 deployments
                 "--authorization-mode=RBAC,Node",
                 "--allow-privileged=true",
                 "--profiling=false",

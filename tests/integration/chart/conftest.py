@@ -4,6 +4,7 @@ apiserver with the Helm SDK (helm-python-sdk; no helm binary)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,23 @@ def helm_at(kubeconfig: Path) -> Iterator[Any]:
     yield at
     for cfg in made:
         cfg.close()
+
+
+@pytest.fixture
+def release() -> str:
+    """A release name of this test's own: the chart's cluster-scoped objects (the operator's ClusterRole)
+    are named after it, so tests and test runs side by side never collide. It contains the chart name,
+    so objects are called `<release>-<component>`."""
+    import uuid
+
+    return f"lgp-{uuid.uuid4().hex[:6]}"
+
+
+@contextmanager
+def installed(cfg: Any, name: str, values: dict[str, Any], namespace: str) -> Iterator[Any]:
+    """`helm install`, and `helm uninstall` afterwards whatever happened (also if the test removed it)."""
+    result = cfg.install(CHART_DIR, name, values, namespace=namespace, timeout=120)
+    try:
+        yield result
+    finally:
+        cfg.uninstall(name, timeout=120, ignore_not_found=True)

@@ -10,7 +10,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 from kubernetes import client
 
-from .conftest import CHART_DIR, objects
+from .conftest import CHART_DIR, installed, objects
 
 EXTERNAL_DB: dict[str, Any] = {
     "postgres": {"enabled": False},
@@ -61,49 +61,62 @@ def test_lookup_reuses_the_values_of_an_existing_secret(
     assert len(base64.b64decode(cp["data"]["admin-api-key"]).decode()) >= 32
 
 
-def test_generated_secrets_survive_upgrades_and_uninstall(helm_config: Any, k8s: Any, namespace: str) -> None:
-    release = helm_config.install(CHART_DIR, "lgp", EXTERNAL_DB, namespace=namespace, timeout=120)
-    assert release["status"] == "deployed"
-    first = read_secret(k8s, namespace, "lgp-control-plane")
+def test_generated_secrets_survive_upgrades_and_uninstall(
+    helm_config: Any, k8s: Any, namespace: str, release: str
+) -> None:
+    with installed(helm_config, release, EXTERNAL_DB, namespace) as result:
+        assert result["status"] == "deployed"
+        survive_upgrades_and_uninstall(helm_config, k8s, namespace, release)
+
+
+def survive_upgrades_and_uninstall(helm_config: Any, k8s: Any, namespace: str, release: str) -> None:
+    first = read_secret(k8s, namespace, f"{release}-control-plane")
     Fernet(first["encryption-keys"].encode())
     assert first["database-url"] == "postgresql://u:p@db:5432/x"
     apps = client.AppsV1Api(k8s)
     checksum = apps.read_namespaced_deployment(
-        "lgp-control-plane", namespace
+        f"{release}-control-plane", namespace
     ).spec.template.metadata.annotations["checksum/secret"]
 
     # An upgrade that changes something else keeps the keys, and so does not roll the pods.
     upgraded = helm_config.upgrade(
-        CHART_DIR, "lgp", {**EXTERNAL_DB, "operator": {"resyncSeconds": 30}}, namespace=namespace, timeout=120
+        CHART_DIR,
+        release,
+        {**EXTERNAL_DB, "operator": {"resyncSeconds": 30}},
+        namespace=namespace,
+        timeout=120,
     )
     assert upgraded["revision"] == 2
-    assert read_secret(k8s, namespace, "lgp-control-plane") == first
-    deployment = apps.read_namespaced_deployment("lgp-control-plane", namespace)
+    assert read_secret(k8s, namespace, f"{release}-control-plane") == first
+    deployment = apps.read_namespaced_deployment(f"{release}-control-plane", namespace)
     assert deployment.spec.template.metadata.annotations["checksum/secret"] == checksum
 
     # A value given on upgrade replaces the generated one (and rolls the pods).
     new_admin = "n3w-admin-key-" + "z" * 24
     helm_config.upgrade(
         CHART_DIR,
-        "lgp",
+        release,
         {**EXTERNAL_DB, "controlPlane": {**EXTERNAL_DB["controlPlane"], "adminApiKey": new_admin}},
         namespace=namespace,
         timeout=120,
     )
-    now = read_secret(k8s, namespace, "lgp-control-plane")
+    now = read_secret(k8s, namespace, f"{release}-control-plane")
     assert now["admin-api-key"] == new_admin and now["encryption-keys"] == first["encryption-keys"]
-    deployment = apps.read_namespaced_deployment("lgp-control-plane", namespace)
+    deployment = apps.read_namespaced_deployment(f"{release}-control-plane", namespace)
     assert deployment.spec.template.metadata.annotations["checksum/secret"] != checksum
 
     # Uninstalling removes the workloads but keeps the encryption key (helm.sh/resource-policy: keep).
-    helm_config.uninstall("lgp", timeout=120)
+    helm_config.uninstall(release, timeout=120)
     names = [d.metadata.name for d in apps.list_namespaced_deployment(namespace).items]
     assert names == []
-    assert read_secret(k8s, namespace, "lgp-control-plane")["encryption-keys"] == first["encryption-keys"]
+    assert (
+        read_secret(k8s, namespace, f"{release}-control-plane")["encryption-keys"] == first["encryption-keys"]
+    )
 
 
-def test_the_crd_is_installed_with_the_chart(helm_config: Any, k8s: Any, namespace: str) -> None:
-    helm_config.install(CHART_DIR, "lgp", EXTERNAL_DB, namespace=namespace, timeout=120)
-    crd = client.ApiextensionsV1Api(k8s).read_custom_resource_definition("langgraphplatforms.lgp.dev")
-    assert crd.spec.names.kind == "LangGraphPlatform"
-    helm_config.uninstall("lgp", timeout=120)
+def test_the_crd_is_installed_with_the_chart(
+    helm_config: Any, k8s: Any, namespace: str, release: str
+) -> None:
+    with installed(helm_config, release, EXTERNAL_DB, namespace):
+        crd = client.ApiextensionsV1Api(k8s).read_custom_resource_definition("langgraphplatforms.lgp.dev")
+        assert crd.spec.names.kind == "LangGraphPlatform"

@@ -17,7 +17,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from .conftest import CHART_DIR, ROOT
+from .conftest import ROOT, installed
 from .test_rbac import GROUP, PLURAL, VERSION, can
 
 RESYNC = "3"
@@ -43,27 +43,25 @@ def condition(cr: dict[str, Any], type_: str) -> dict[str, Any]:
 
 @pytest.fixture
 def operator_release(
-    helm_at: Any, namespace: str, extra_namespaces: Any, kubelet: Any
+    helm_at: Any, namespace: str, extra_namespaces: Any, kubelet: Any, release: str
 ) -> Iterator[dict[str, str]]:
     """The data plane's operator installed in its own namespace, managing this test's namespace (where
     the simulated kubelet runs pods)."""
-    release = extra_namespaces("lgp-sys")
+    system = extra_namespaces("lgp-sys")
     other = extra_namespaces("other")
     values = {
         "controlPlane": {"enabled": False},
         "dataPlane": {"namespaces": [namespace]},
         "operator": {"resyncSeconds": int(RESYNC)},
     }
-    helm = helm_at(release)
-    helm.install(CHART_DIR, "lgp", values, namespace=release, timeout=120)
-    yield {"release": release, "managed": namespace, "other": other}
-    helm.uninstall("lgp", timeout=120)
+    with installed(helm_at(system), release, values, system):
+        yield {"release": system, "managed": namespace, "other": other, "name": release}
 
 
 def start_operator(
     k8s: Any, sa_client: Any, ns: dict[str, str], tmp_path: Path
 ) -> tuple[subprocess.Popen[bytes], Path, Any]:
-    deployment = client.AppsV1Api(k8s).read_namespaced_deployment("lgp-operator", ns["release"])
+    deployment = client.AppsV1Api(k8s).read_namespaced_deployment(f"{ns['name']}-operator", ns["release"])
     pod = deployment.spec.template.spec
     container = pod.containers[0]
     assert container.args == ["operator", "run"]
@@ -116,7 +114,7 @@ def test_operator_reconciles_under_the_charts_identity(
         wait("the LangGraphPlatform to be Ready under the chart's identity", 180, ready, proc, log)
         apps = client.AppsV1Api(k8s)
         assert apps.list_namespaced_deployment(ns["managed"]).items, "no children were created"
-        lease = client.CoordinationV1Api(k8s).read_namespaced_lease("lgp-operator", ns["release"])
+        lease = client.CoordinationV1Api(k8s).read_namespaced_lease(f"{ns['name']}-operator", ns["release"])
         assert lease.spec.holder_identity
 
         # Outside its namespaces it sees nothing and may do nothing.
@@ -159,23 +157,14 @@ def test_operator_reconciles_under_the_charts_identity(
 
 
 def test_watch_all_namespaces_binds_the_cluster_role(
-    helm_at: Any, sa_client: Any, extra_namespaces: Any
+    helm_at: Any, sa_client: Any, extra_namespaces: Any, release: str
 ) -> None:
-    release, somewhere = extra_namespaces("lgp-sys"), extra_namespaces("any")
-    helm = helm_at(release)
-    helm.install(
-        CHART_DIR,
-        "lgp",
-        {"controlPlane": {"enabled": False}, "operator": {"watchAllNamespaces": True}},
-        namespace=release,
-        timeout=120,
-    )
-    try:
-        sa_api, _ = sa_client(release, "lgp-operator")
+    system, somewhere = extra_namespaces("lgp-sys"), extra_namespaces("any")
+    values = {"controlPlane": {"enabled": False}, "operator": {"watchAllNamespaces": True}}
+    with installed(helm_at(system), release, values, system):
+        sa_api, _ = sa_client(system, f"{release}-operator")
         assert can(sa_api, "list", "langgraphplatforms", None, GROUP)
         assert can(sa_api, "create", "deployments", somewhere, "apps")
         assert not can(sa_api, "list", "secrets", None)
         assert not can(sa_api, "create", "leases", somewhere, "coordination.k8s.io")
-        assert can(sa_api, "create", "leases", release, "coordination.k8s.io")
-    finally:
-        helm.uninstall("lgp", timeout=120)
+        assert can(sa_api, "create", "leases", system, "coordination.k8s.io")

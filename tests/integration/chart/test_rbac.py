@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from .conftest import CHART_DIR
+from .conftest import installed
 
 GROUP, VERSION, PLURAL = "lgp.dev", "v1alpha1", "langgraphplatforms"
 
@@ -26,11 +26,12 @@ def data_plane_values(managed: list[str]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def installed(helm_config: Any, namespace: str, extra_namespaces: Any) -> Iterator[dict[str, str]]:
+def data_plane(
+    helm_config: Any, namespace: str, extra_namespaces: Any, release: str
+) -> Iterator[dict[str, str]]:
     managed, other = extra_namespaces("agents"), extra_namespaces("other")
-    helm_config.install(CHART_DIR, "lgp", data_plane_values([managed]), namespace=namespace, timeout=120)
-    yield {"release": namespace, "managed": managed, "other": other}
-    helm_config.uninstall("lgp", timeout=120)
+    with installed(helm_config, release, data_plane_values([managed]), namespace):
+        yield {"release": namespace, "managed": managed, "other": other, "name": release}
 
 
 def can(
@@ -56,10 +57,10 @@ def platform(name: str) -> dict[str, Any]:
 
 
 def test_listener_may_touch_only_platforms_and_secrets_in_its_namespaces(
-    installed: dict[str, str], sa_client: Any
+    data_plane: dict[str, str], sa_client: Any
 ) -> None:
-    managed, other, release = installed["managed"], installed["other"], installed["release"]
-    api, _ = sa_client(release, "lgp-listener")
+    managed, other, release = data_plane["managed"], data_plane["other"], data_plane["release"]
+    api, _ = sa_client(release, f"{data_plane['name']}-listener")
 
     allowed = [
         (verb, "langgraphplatforms", GROUP)
@@ -101,7 +102,9 @@ def test_listener_may_touch_only_platforms_and_secrets_in_its_namespaces(
     for call in (
         lambda: custom.create_namespaced_custom_object(GROUP, VERSION, other, PLURAL, platform("agent")),
         lambda: core.list_namespaced_secret(release),
-        lambda: core.read_namespaced_secret("lgp-listener", release),  # not even its own token
+        lambda: core.read_namespaced_secret(
+            f"{data_plane['name']}-listener", release
+        ),  # not even its own token
         lambda: custom.list_cluster_custom_object(GROUP, VERSION, PLURAL),
     ):
         with pytest.raises(ApiException) as info:
@@ -110,9 +113,9 @@ def test_listener_may_touch_only_platforms_and_secrets_in_its_namespaces(
     custom.delete_namespaced_custom_object(GROUP, VERSION, managed, PLURAL, "agent")
 
 
-def test_usage_reporter_only_reads(installed: dict[str, str], sa_client: Any) -> None:
-    managed, other, release = installed["managed"], installed["other"], installed["release"]
-    api, _ = sa_client(release, "lgp-usage-reporter")
+def test_usage_reporter_only_reads(data_plane: dict[str, str], sa_client: Any) -> None:
+    managed, other, release = data_plane["managed"], data_plane["other"], data_plane["release"]
+    api, _ = sa_client(release, f"{data_plane['name']}-usage-reporter")
     for verb in ("get", "list", "watch"):
         assert can(api, verb, "langgraphplatforms", managed, GROUP)
         assert not can(api, verb, "langgraphplatforms", other, GROUP)
@@ -125,20 +128,20 @@ def test_usage_reporter_only_reads(installed: dict[str, str], sa_client: Any) ->
         assert not can(api, verb, "secrets", managed)
 
 
-def test_control_plane_has_no_cluster_access(helm_config: Any, k8s: Any, namespace: str) -> None:
-    helm_config.install(
-        CHART_DIR,
-        "lgp",
-        {
-            "dataPlane": {"enabled": False},
-            "postgres": {"enabled": False},
-            "controlPlane": {"database": {"url": "postgresql://u:p@db/x"}},
-        },
-        namespace=namespace,
-        timeout=120,
-    )
-    sa = client.CoreV1Api(k8s).read_namespaced_service_account("lgp-control-plane", namespace)
+def test_control_plane_has_no_cluster_access(
+    helm_config: Any, k8s: Any, namespace: str, release: str
+) -> None:
+    values = {
+        "dataPlane": {"enabled": False},
+        "postgres": {"enabled": False},
+        "controlPlane": {"database": {"url": "postgresql://u:p@db/x"}},
+    }
+    with installed(helm_config, release, values, namespace):
+        check_no_access(k8s, namespace, release)
+
+
+def check_no_access(k8s: Any, namespace: str, release: str) -> None:
+    sa = client.CoreV1Api(k8s).read_namespaced_service_account(f"{release}-control-plane", namespace)
     assert sa.automount_service_account_token is False
     bindings = client.RbacAuthorizationV1Api(k8s).list_namespaced_role_binding(namespace).items
     assert [b.metadata.name for b in bindings] == []
-    helm_config.uninstall("lgp", timeout=120)

@@ -108,17 +108,18 @@ def test_listener_and_operator_deploy_under_the_charts_identities(
     kubelet: Any,
     control_plane: tuple[str, httpx.Client, Proc],
     tmp_path: Path,
+    release: str,
 ) -> None:
     url, api, cp = control_plane
-    release = extra_namespaces("lgp-sys")
+    system = extra_namespaces("lgp-sys")
     r = api.post("/listeners", json={"name": f"chart-{uuid.uuid4().hex[:6]}", "namespaces": [namespace]})
     assert r.status_code == 201, r.text
     listener = r.json()
 
-    helm = helm_at(release)
+    helm = helm_at(system)
     helm.install(
         CHART_DIR,
-        "lgp",
+        release,
         {
             "controlPlane": {"enabled": False},
             "dataPlane": {"namespaces": [namespace]},
@@ -130,7 +131,7 @@ def test_listener_and_operator_deploy_under_the_charts_identities(
             },
             "operator": {"resyncSeconds": 3},
         },
-        namespace=release,
+        namespace=system,
         timeout=120,
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith("LGP_")}
@@ -138,8 +139,8 @@ def test_listener_and_operator_deploy_under_the_charts_identities(
     custom = client.CustomObjectsApi(k8s)
     try:
         for component in ("operator", "listener"):
-            args, env, account = chart_env(k8s, release, f"lgp-{component}")
-            _, kubeconfig = sa_client(release, account)
+            args, env, account = chart_env(k8s, system, f"{release}-{component}")
+            _, kubeconfig = sa_client(system, account)
             prefix = "LGP_OPERATOR_" if component == "operator" else "LGP_LISTENER_"
             env = {**base, **env, f"{prefix}KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
             if component == "listener":
@@ -199,4 +200,4 @@ def test_listener_and_operator_deploy_under_the_charts_identities(
     finally:
         for p in procs:
             p.stop()
-        helm.uninstall("lgp", timeout=120)
+        helm.uninstall(release, timeout=120, ignore_not_found=True)

@@ -191,7 +191,7 @@ def kinds_by_component(rendered: Any) -> dict[str, set[str]]:
 
 def test_control_plane_only(render: Any) -> None:
     rendered = render({"dataPlane": {"enabled": False}})
-    assert set(kinds_by_component(rendered)) == {"control-plane", "postgres"}
+    assert set(kinds_by_component(rendered)) == {"control-plane", "postgres", "test-ready"}
     assert not [o for o in rendered.objects if o["kind"] in ("Role", "ClusterRole", "RoleBinding")]
     # Even with the parts switched on, the top-level toggle wins.
     rendered = render({"dataPlane": {"enabled": False}, "usageReporter": {"enabled": True}})
@@ -224,7 +224,17 @@ def test_full_install_points_the_listener_at_its_own_control_plane(render: Any) 
         rendered.env("lgp-listener")["LGP_LISTENER_CONTROL_PLANE_URL"]
         == "http://lgp-control-plane.lgp-system.svc:80"
     )
-    assert set(kinds_by_component(rendered)) == {"control-plane", "postgres", "listener", "operator"}
+    assert set(kinds_by_component(rendered)) == {
+        "control-plane",
+        "postgres",
+        "listener",
+        "operator",
+        "test-ready",
+    }
+    # `helm test` asks the control plane's Service for /readyz.
+    test_pod = rendered.get("Pod", "lgp-test-ready")
+    assert test_pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert test_pod["spec"]["containers"][0]["args"] == ["http://lgp-control-plane.lgp-system.svc:80/readyz"]
 
 
 def test_images_default_to_the_app_version_and_honour_digests_and_registries(render: Any, chart: Any) -> None:

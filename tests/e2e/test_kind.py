@@ -95,6 +95,7 @@ def api(kind_cluster: Kind) -> Any:
         "--set", f"dataPlane.image.tag={kind.data_plane_image.split(':')[1]}",
         "--wait", "--timeout", "10m",
     )  # fmt: skip
+    kind.run("helm", "test", RELEASE, "--namespace", NAMESPACE, "--timeout", "5m")  # templates/tests/
     secret = json.loads(
         kind.kubectl("-n", NAMESPACE, "get", "secret", f"{RELEASE}-control-plane", "-o", "json")
     )

@@ -9,7 +9,6 @@ the change and refuses it by raising ``fastapi.HTTPException``.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import importlib.util
 import logging
@@ -19,14 +18,17 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from control_plane.api.main import api_router
 from control_plane.api.middleware import RETRY_AFTER_SECONDS, BodyMiddleware, MetricsMiddleware
 from control_plane.api.routes import health
+from control_plane.api.strict import UnknownQueryParameter, allowed_methods, reject_unknown_query
 from control_plane.core.config import Settings
 from control_plane.core.db import libpq_dsn, make_engine, migrate
 from control_plane.core.metrics import Metrics
@@ -46,6 +48,21 @@ def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> J
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):  # not JSON, not UTF-8
+            return _error(
+                422, [{"loc": ["body"], "msg": "the body is not valid JSON", "type": "json_invalid"}]
+            )
+        if exc.status_code == 405:
+            methods = allowed_methods(app, request.url.path)
+            if methods:
+                headers["Allow"] = ", ".join(methods)
+        return await http_exception_handler(
+            request, StarletteHTTPException(exc.status_code, exc.detail, headers)
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # never echo the input back: it may hold a secret value
@@ -59,7 +76,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FieldError)
     async def field_error(_: Request, exc: FieldError) -> JSONResponse:
-        return _error(422, [{"loc": ["body", *exc.loc], "msg": exc.msg, "type": "value_error"}])
+        loc = list(exc.loc) if isinstance(exc, UnknownQueryParameter) else ["body", *exc.loc]
+        return _error(422, [{"loc": loc, "msg": exc.msg, "type": "value_error"}])
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
@@ -76,6 +94,20 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
         return _error(403, str(exc))
+
+    @app.exception_handler(sa.exc.DataError)
+    async def data_error(_: Request, exc: sa.exc.DataError) -> JSONResponse:
+        # the database refused a value the schema allowed, e.g. a NUL character inside a string
+        return _error(
+            422,
+            [
+                {
+                    "loc": ["body"],
+                    "msg": "a value cannot be stored (NUL characters are not accepted)",
+                    "type": "value_error",
+                }
+            ],
+        )
 
     @app.exception_handler(sa.exc.IntegrityError)
     async def integrity(_: Request, exc: sa.exc.IntegrityError) -> JSONResponse:
@@ -112,7 +144,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await run_in_threadpool(migrate, settings.database_url)
-        hub.bind(asyncio.get_running_loop())
         notifier = NotifyListener(libpq_dsn(settings.database_url), hub, settings.db_connect_timeout_seconds)
         reaper = Reaper(engine, settings)
         notifier.start()
@@ -132,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Deployments, revisions, listeners, API keys and secrets for LangGraph agent servers.",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
     )
     box = SecretBox(settings.encryption_key_list)
     metrics = Metrics(engine)

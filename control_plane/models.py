@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StringConstraints
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -91,9 +91,9 @@ class DeploymentStatus(StrEnum):
 class ServerResources(Strict):
     """The API server: a fixed ``replicas`` count, or ``min_replicas``/``max_replicas`` to autoscale."""
 
-    replicas: int | None = Field(default=None, ge=1, le=100)
-    min_replicas: int | None = Field(default=None, ge=1, le=100)
-    max_replicas: int | None = Field(default=None, ge=1, le=100)
+    replicas: StrictInt | None = Field(default=None, ge=1, le=100)
+    min_replicas: StrictInt | None = Field(default=None, ge=1, le=100)
+    max_replicas: StrictInt | None = Field(default=None, ge=1, le=100)
     cpu: Cpu | None = None
     memory: Memory | None = None
 
@@ -101,9 +101,9 @@ class ServerResources(Strict):
 class QueueResources(Strict):
     """Queue workers: pods that run background runs (``enabled: false``: the API server runs them)."""
 
-    enabled: bool | None = None
-    replicas: int | None = Field(default=None, ge=1, le=100)
-    jobs_per_worker: int | None = Field(default=None, ge=1, le=1000)
+    enabled: StrictBool | None = None
+    replicas: StrictInt | None = Field(default=None, ge=1, le=100)
+    jobs_per_worker: StrictInt | None = Field(default=None, ge=1, le=1000)
     cpu: Cpu | None = None
     memory: Memory | None = None
 
@@ -343,10 +343,10 @@ class DeploymentUpdate(SQLModel):
 
 
 class Replicas(BaseModel):
-    desired: int | None = Field(default=None, ge=0)
-    ready: int | None = Field(default=None, ge=0)
-    available: int | None = Field(default=None, ge=0)
-    updated: int | None = Field(default=None, ge=0)
+    desired: StrictInt | None = Field(default=None, ge=0)
+    ready: StrictInt | None = Field(default=None, ge=0)
+    available: StrictInt | None = Field(default=None, ge=0)
+    updated: StrictInt | None = Field(default=None, ge=0)
 
 
 class DeploymentPublic(DeploymentBase):
@@ -569,7 +569,7 @@ class KubernetesEventReport(Strict):
     object: ShortText | None = Field(
         default=None, description="kind/name of the object, e.g. Pod/agent-api-0."
     )
-    count: int | None = Field(default=None, ge=0)
+    count: StrictInt | None = Field(default=None, ge=0)
     timestamp: datetime | None = None
 
 
@@ -588,7 +588,7 @@ class ReportAccepted(BaseModel):
 
 
 class Heartbeat(Strict):
-    version: int | None = Field(
+    version: StrictInt | None = Field(
         default=None, ge=0, description="The desired-state version the listener applied."
     )
     info: dict[str, Annotated[str, StringConstraints(max_length=256)]] = Field(

@@ -42,6 +42,16 @@ async def db_unavailable(send: Send) -> None:
     )
 
 
+def _route_template(scope: Scope, status: int) -> str:
+    """The path with its parameters put back as ``{name}``: bounded label values."""
+    if status == 404 and not scope.get("path_params"):
+        return "unmatched" if scope.get("endpoint") is None else scope["path"]
+    path: str = scope["path"]
+    for name, value in (scope.get("path_params") or {}).items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
+
+
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
@@ -61,8 +71,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
+            path = _route_template(scope, status["code"])
             self.metrics.requests.labels(scope["method"], path, str(status["code"])).inc()
             self.metrics.latency.labels(scope["method"], path).observe(time.perf_counter() - start)
 

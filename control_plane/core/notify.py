@@ -21,38 +21,41 @@ from control_plane.core.db import NOTIFY_CHANNEL
 log = logging.getLogger("control_plane.notify")
 
 
+Ticket = tuple[asyncio.AbstractEventLoop, asyncio.Event]
+
+
 class Hub:
-    """asyncio events per listener id, set from the LISTEN thread."""
+    """Per listener id, the asyncio events of the long-polls waiting in this process. Each event is set
+    on its own event loop, from the LISTEN thread."""
 
     def __init__(self) -> None:
-        self._waiters: dict[uuid.UUID, set[asyncio.Event]] = defaultdict(set)
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._waiters: dict[uuid.UUID, set[Ticket]] = defaultdict(set)
 
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def subscribe(self, listener_id: uuid.UUID) -> Ticket:
+        ticket = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._waiters[listener_id].add(ticket)
+        return ticket
 
-    def subscribe(self, listener_id: uuid.UUID) -> asyncio.Event:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-        event = asyncio.Event()
-        self._waiters[listener_id].add(event)
-        return event
+    def unsubscribe(self, listener_id: uuid.UUID, ticket: Ticket) -> None:
+        with self._lock:
+            waiters = self._waiters.get(listener_id)
+            if waiters is not None:
+                waiters.discard(ticket)
+                if not waiters:
+                    del self._waiters[listener_id]
 
-    def unsubscribe(self, listener_id: uuid.UUID, event: asyncio.Event) -> None:
-        waiters = self._waiters.get(listener_id)
-        if waiters is not None:
-            waiters.discard(event)
-            if not waiters:
-                self._waiters.pop(listener_id, None)
-
-    def _wake(self, listener_id: uuid.UUID) -> None:
-        for event in list(self._waiters.get(listener_id, ())):
-            event.set()
+    def waiting(self, listener_id: uuid.UUID) -> int:
+        with self._lock:
+            return len(self._waiters.get(listener_id, ()))
 
     def notify_threadsafe(self, listener_id: uuid.UUID) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._wake, listener_id)
+        with self._lock:
+            tickets = list(self._waiters.get(listener_id, ()))
+        for loop, event in tickets:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
 
 
 class NotifyListener(threading.Thread):

@@ -98,16 +98,16 @@ async def desired_state(
             return current.state_version if current is not None else -1
 
     while True:
-        event = hub.subscribe(listener_id)
+        ticket = hub.subscribe(listener_id)
         try:
             current = await run_in_threadpool(read_version)
             remaining = deadline - time.monotonic()
             if known is None or current != known or remaining <= 0:
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=min(remaining, 1.0))
+                await asyncio.wait_for(ticket[1].wait(), timeout=min(remaining, 1.0))
         finally:
-            hub.unsubscribe(listener_id, event)
+            hub.unsubscribe(listener_id, ticket)
     if known is not None and current == known:
         return Response(status_code=304, headers={"ETag": _etag(current)})
 

@@ -118,7 +118,7 @@ def test_etag_and_long_poll(api: Api) -> None:
     t.start()
     hub = api.client.app.state.hub  # type: ignore[attr-defined]
     deadline = time.monotonic() + 5
-    while not hub._waiters.get(uuid.UUID(own["id"])):  # the poll is parked on its wake-up event
+    while not hub.waiting(uuid.UUID(own["id"])):  # the poll is parked on its wake-up event
         assert time.monotonic() < deadline
         time.sleep(0.01)
     changed_at = time.monotonic()

@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,30 +83,37 @@ def server_image(kind: Kind) -> str:
 
 
 @pytest.fixture
-def api(kind_cluster: Kind) -> Any:
+def api(kind_cluster: Kind) -> Iterator[httpx.Client]:
+    """The chart installed (without its listener yet) and a client of the control plane's API through
+    the ingress, as the admin (the key generated into the chart's Secret)."""
     kind = kind_cluster
-    kind.kubectl("create", "namespace", AGENTS, check=False)  # exists on a reused cluster
-    kind.run(
-        "helm", "upgrade", "--install", RELEASE, str(ROOT / "helm" / "lgp"),
-        "--namespace", NAMESPACE, "--create-namespace",
-        "-f", str(ROOT / "helm" / "lgp" / "ci" / "kind-values.yaml"),
-        "--set", f"controlPlane.image.repository={kind.control_plane_image.split(':')[0]}",
-        "--set", f"controlPlane.image.tag={kind.control_plane_image.split(':')[1]}",
-        "--set", f"dataPlane.image.repository={kind.data_plane_image.split(':')[0]}",
-        "--set", f"dataPlane.image.tag={kind.data_plane_image.split(':')[1]}",
-        "--wait", "--timeout", "10m",
-    )  # fmt: skip
-    kind.run("helm", "test", RELEASE, "--namespace", NAMESPACE, "--timeout", "5m")  # templates/tests/
-    secret = json.loads(
-        kind.kubectl("-n", NAMESPACE, "get", "secret", f"{RELEASE}-control-plane", "-o", "json")
-    )
-    admin_key = base64.b64decode(secret["data"]["admin-api-key"]).decode()
-    with httpx.Client(
-        base_url=INGRESS, headers={"Host": CONTROL_PLANE_HOST, "X-Api-Key": admin_key}, timeout=30
-    ) as client:
+    try:
+        kind.kubectl("create", "namespace", AGENTS, check=False)  # exists on a reused cluster
+        kind.run(
+            "helm", "upgrade", "--install", RELEASE, str(ROOT / "helm" / "lgp"),
+            "--namespace", NAMESPACE, "--create-namespace",
+            "-f", str(ROOT / "helm" / "lgp" / "ci" / "kind-values.yaml"),
+            "--set", f"controlPlane.image.repository={kind.control_plane_image.split(':')[0]}",
+            "--set", f"controlPlane.image.tag={kind.control_plane_image.split(':')[1]}",
+            "--set", f"dataPlane.image.repository={kind.data_plane_image.split(':')[0]}",
+            "--set", f"dataPlane.image.tag={kind.data_plane_image.split(':')[1]}",
+            "--wait", "--timeout", "10m",
+        )  # fmt: skip
+        kind.run("helm", "test", RELEASE, "--namespace", NAMESPACE, "--timeout", "5m")  # templates/tests/
+        secret = json.loads(
+            kind.kubectl("-n", NAMESPACE, "get", "secret", f"{RELEASE}-control-plane", "-o", "json")
+        )
+        admin_key = base64.b64decode(secret["data"]["admin-api-key"]).decode()
+        client = httpx.Client(
+            base_url=INGRESS, headers={"Host": CONTROL_PLANE_HOST, "X-Api-Key": admin_key}, timeout=30
+        )
         wait_until(
             "the control plane through the ingress", 300, lambda: client.get("/readyz").status_code == 200
         )
+    except BaseException:
+        print(diagnostics(kind))
+        raise
+    with client:
         yield client
 
 

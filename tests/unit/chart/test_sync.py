@@ -26,8 +26,10 @@ def test_chart_copies_match_their_sources() -> None:
     for name in sources:
         assert (ROOT / "helm/lgp/crds" / name).read_bytes() == (ROOT / "crds" / name).read_bytes()
     rbac = ROOT / "operator" / "rbac" / "operator-rbac.yaml"
-    if rbac.exists() or (ROOT / "helm/lgp/files/operator-rbac.yaml").exists():
-        assert (ROOT / "helm/lgp/files/operator-rbac.yaml").read_bytes() == rbac.read_bytes()
+    assert rbac.exists(), (
+        "operator/rbac/operator-rbac.yaml (the operator's RBAC, the single source) is missing"
+    )
+    assert (ROOT / "helm/lgp/files/operator-rbac.yaml").read_bytes() == rbac.read_bytes()
 
 
 def fake_repo(tmp_path: Path) -> Path:
@@ -73,6 +75,5 @@ def test_repository_copy_is_what_the_script_writes(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     shutil.copytree(ROOT / "crds", root / "crds")
     for sub in ("operator/rbac", "helm/lgp/crds", "helm/lgp/files"):
-        if (ROOT / sub).exists():
-            shutil.copytree(ROOT / sub, root / sub)
+        shutil.copytree(ROOT / sub, root / sub)
     assert run("--root", str(root)).stdout == ""

@@ -70,13 +70,19 @@ def wait_until(what: str, timeout: float, check: Any, interval: float = 3.0) -> 
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
-def server_image(kind: Kind) -> str:
-    """LGP_E2E_SERVER_IMAGE, or the small LangGraph server built from tests/e2e/server and loaded."""
+def server_image(kind: Kind, licensed: bool) -> str:
+    """LGP_E2E_SERVER_IMAGE, or a LangGraph server serving tests/e2e/server/graph.py, built and loaded:
+    the licensed LangGraph API server image (Postgres + Redis, as in production) when a license key is
+    given, else the open in-memory server (`langgraph dev`), which refuses nothing for want of a license."""
     image = os.environ.get("LGP_E2E_SERVER_IMAGE")
     if image:
+        print(f"e2e: LangGraph server image {image} (LGP_E2E_SERVER_IMAGE)")
         return image
-    image = "lgp-e2e-agent:e2e"
-    kind.run("docker", "build", "-t", image, str(ROOT / "tests" / "e2e" / "server"), timeout=1200)
+    dockerfile = "Dockerfile" if licensed else "dev.Dockerfile"
+    image = f"lgp-e2e-agent:{'licensed' if licensed else 'inmem'}"
+    print(f"e2e: building the LangGraph server image {image} from tests/e2e/server/{dockerfile}")
+    context = ROOT / "tests" / "e2e" / "server"
+    kind.run("docker", "build", "-f", str(context / dockerfile), "-t", image, str(context), timeout=1200)
     cluster = os.environ.get("LGP_E2E_CLUSTER", "lgp-e2e")
     kind.run("kind", "load", "docker-image", "--name", cluster, image, timeout=600)
     return image
@@ -150,7 +156,7 @@ def test_deployment_reaches_deployed_and_answers_through_the_ingress(
             json={
                 "name": "agent",
                 "type": "development",
-                "image": server_image(kind),
+                "image": server_image(kind, licensed=bool(secrets)),
                 "listener_id": listener["id"],
                 "namespace": AGENTS,
                 "ingress": {"host": AGENT_HOST, "path": "/"},
@@ -166,7 +172,7 @@ def test_deployment_reaches_deployed_and_answers_through_the_ingress(
             rev = api.get(f"/v1/revisions/{deployment['latest_revision_id']}").json()
             if rev["status"] in ("DEPLOY_FAILED", "INTERRUPTED", "SKIPPED"):
                 events = api.get(f"/v1/deployments/{deployment['id']}/events").json()
-                hint = "" if secrets else f" (no {' or '.join(LICENSE_ENV)} was given to the server)"
+                hint = "" if secrets else f" (no {' or '.join(LICENSE_ENV)}: the in-memory server ran)"
                 reason = f"{rev.get('status_reason')}: {rev.get('status_message')}"
                 shown = json.dumps(events, indent=1)[-4000:]
                 raise AssertionError(f"revision {rev['status']}: {reason}{hint}\nevents: {shown}")

@@ -119,3 +119,14 @@ def test_workflow_installs_the_tools_and_runs_make_test_e2e() -> None:
     assert any(r.startswith("make test-e2e") for r in runs)
     for name in ("KIND_VERSION", "KUBECTL_VERSION", "HELM_VERSION"):
         assert re.fullmatch(r"v\d+\.\d+\.\d+", workflow["env"][name]), name
+
+
+def test_server_images_serve_the_same_graph() -> None:
+    server = ROOT / "tests" / "e2e" / "server"
+    licensed, dev = (server / "Dockerfile").read_text(), (server / "dev.Dockerfile").read_text()
+    assert "langchain/langgraph-api:" in licensed and "LANGSERVE_GRAPHS" in licensed
+    assert re.search(r'"langgraph-cli\[inmem\]==\d+\.\d+\.\d+"', dev), "pin the in-memory server's version"
+    assert '"--port", "8000"' in dev
+    config = yaml.safe_load((server / "langgraph.json").read_text())
+    assert config["graphs"] == {"agent": "./graph.py:graph"}
+    assert "/graph.py:graph" in licensed

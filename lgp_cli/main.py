@@ -8,6 +8,10 @@ control plane never loads the operator and the reverse:
     lgp listener ...        -> lgp_operator.listener.cli:main(argv)
     lgp usage ...           -> lgp_operator.usage.cli:main(argv)
     lgp license ...         -> control_plane.licensing.cli:main(argv)
+    lgp dev ...             -> lgp_cli.dev:main(argv)
+
+User commands (deployments, revisions, listeners, api-keys, tenants, audit-log, config) talk to a
+control plane over HTTP only: lgp_cli.app:run(argv).
 """
 
 from __future__ import annotations
@@ -25,14 +29,43 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "usage": ("lgp_operator.usage.cli", "the usage reporter (run)"),
     "license": ("control_plane.licensing.cli", "license keys (issue, verify, keygen)"),
+    "dev": ("lgp_cli.dev", "run the whole stack on this machine, for development"),
 }
+
+USER_COMMANDS: dict[str, str] = {
+    "deployments": "create, list, get, update, delete deployments; events (why is it stuck)",
+    "revisions": "create, list, get, redeploy (roll back), interrupt, wait for revisions",
+    "listeners": "register clusters: create, list, get, update, delete, rotate-token",
+    "api-keys": "create, list, revoke API keys",
+    "tenants": "create, list tenants (admin key)",
+    "audit-log": "list every change made in your tenant",
+    "config": "set, unset, show the config file (url, api_key per profile)",
+}
+# singular and short forms the user commands accept too
+ALIASES = {"deployment", "dep", "revision", "rev", "listener", "api-key", "tenant"} - set(COMMANDS)
+
+GLOBAL_OPTIONS = """\
+global options (user commands; before or after the command):
+  --url URL             the control plane (env LGP_URL; config file; default http://127.0.0.1:8080)
+  --api-key-file PATH   the API key from a file (or env LGP_API_KEY, LGP_API_KEY_FILE; config file)
+  --profile NAME        a config file profile (env LGP_PROFILE; default 'default')
+  -o, --output FORMAT   table (default; env LGP_OUTPUT) or json: the API's JSON, for scripts
+  The config file is LGP_CONFIG or ~/.config/lgp/config.toml; flags win over env, env over the file."""
 
 
 def _usage() -> str:
-    lines = ["usage: lgp <command> [args...]", "", "commands:"]
+    from lgp_cli.exit_codes import HELP
+
+    lines = ["usage: lgp <command> [args...]", "", "process commands:"]
     lines += [f"  {name:<15} {help_}" for name, (_, help_) in COMMANDS.items()]
-    lines += ["", "Run `lgp <command> --help` for a command's options."]
+    lines += ["", "user commands (over the control plane's HTTP API):"]
+    lines += [f"  {name:<15} {help_}" for name, help_ in USER_COMMANDS.items()]
+    lines += ["", GLOBAL_OPTIONS, "", HELP, "", "Run `lgp <command> --help` for a command's options."]
     return "\n".join(lines)
+
+
+def _is_user_command(first: str) -> bool:
+    return first in USER_COMMANDS or first in ALIASES or first.startswith("-")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"lgp {version('lgp')}")
         return 0
+    if _is_user_command(args[0]):
+        from lgp_cli.app import run
+
+        return run(args)
     entry = COMMANDS.get(args[0])
     if entry is None:
         print(f"lgp: unknown command {args[0]!r}\n\n{_usage()}", file=sys.stderr)

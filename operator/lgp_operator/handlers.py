@@ -11,7 +11,7 @@ import kopf
 
 from .api.models import GROUP, PLURAL, VERSION
 from .builders.common import MANAGER
-from .k8s.kube import Kube, KubeError, new_api_client
+from .k8s.kube import Kube, new_api_client
 from .reconcile import Coordinator, Outcome, Reconciler
 from .settings import OperatorSettings
 
@@ -81,22 +81,26 @@ def resync(namespace: str | None, name: str, **_: Any) -> None:
     runtime().coordinator.run(namespace, name, wait=False)
 
 
-def _child(namespace: str | None, labels: dict[str, str]) -> None:
+def _child(
+    namespace: str | None, labels: dict[str, str], kind: str, name: str, resource_version: str | None
+) -> None:
     owner = labels.get("app.kubernetes.io/instance")
     if not owner or not namespace:
         return
-    try:
-        runtime().coordinator.run(namespace, owner, wait=False)
-    except KubeError as e:
-        log.warning("%s/%s: reconcile after a child change failed: %s", namespace, owner, e)
+    if runtime().kube.is_own_write(kind, namespace, name, resource_version):
+        return  # our own apply echoed back by the watch: nothing new to look at
+    runtime().coordinator.run_soon(namespace, owner)
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS)
 @kopf.on.event("apps", "v1", "statefulsets", labels=CHILD_LABELS)
 @kopf.on.event("", "v1", "services", labels=CHILD_LABELS)
 @kopf.on.event("", "v1", "pods", labels=CHILD_LABELS)
-def on_child_event(namespace: str | None, labels: Mapping[str, str], **_: Any) -> None:
-    _child(namespace, dict(labels))
+def on_child_event(
+    namespace: str | None, labels: Mapping[str, str], body: kopf.Body, name: str, **_: Any
+) -> None:
+    rv = body.get("metadata", {}).get("resourceVersion")
+    _child(namespace, dict(labels), str(body.get("kind", "")), name, rv)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

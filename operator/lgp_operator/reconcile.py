@@ -81,6 +81,7 @@ class Reconciler:
         self.kube = kube
         self.settings = settings
         self.discovery = discovery or Discovery(kube, keda=settings.keda, ttl=settings.discovery_seconds)
+        self._pruned: dict[str, tuple[Any, ...]] = {}  # uid -> (generation, capabilities) last pruned
 
     # ------------------------------------------------------------------ entry point
     def reconcile(self, body: dict[str, Any]) -> Outcome:
@@ -118,7 +119,10 @@ class Reconciler:
             lives[(kind, name)] = live
             if action != "unchanged":
                 changed.append(f"{action} {kind} {name}")
-        if degraded is None:  # never delete anything because of an error
+        # Pruning lists every child kind: done when the spec or the served APIs changed since this
+        # process last pruned this resource (and once after a start), not on every resync.
+        prune_key = (cr.generation, caps, self.discovery.keda_served)
+        if degraded is None and self._pruned.get(cr.uid) != prune_key:  # never delete because of an error
             kinds = prunable_kinds(caps, self.discovery.keda_served)
             for kind, name in prune(
                 self.kube,
@@ -129,6 +133,7 @@ class Reconciler:
                 kinds=kinds,
             ):
                 changed.append(f"deleted {kind} {name}")
+            self._pruned[cr.uid] = prune_key
         if changed:
             log.info("%s/%s: %s", cr.namespace, cr.name, ", ".join(changed))
             post_event(self.kube, _ref(body), reason="Applied", message="; ".join(changed))
@@ -155,6 +160,7 @@ class Reconciler:
         spec = cr.spec
         if spec.env_from_secret:
             refs.append(("spec.envFromSecret", spec.env_from_secret, None))
+        refs += [(f"spec.envFromSecrets[{i}]", n, None) for i, n in enumerate(spec.env_from_secrets)]
         if spec.database.external:
             r = spec.database.external.secret_ref
             refs.append(("spec.database.external.secretRef", r.name, r.key))
@@ -409,6 +415,7 @@ class Coordinator:
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._dirty: set[tuple[str, str]] = set()
+        self._scheduled: set[tuple[str, str]] = set()
 
     def _key_lock(self, key: tuple[str, str]) -> threading.Lock:
         with self._lock:
@@ -437,3 +444,24 @@ class Coordinator:
                 if key not in self._dirty:
                     return outcome
             wait = False  # a trigger arrived while running: run again unless someone else already does
+
+    def run_soon(self, namespace: str, name: str, delay: float = 0.5) -> None:
+        """Reconcile after ``delay`` seconds; triggers meanwhile join that one run. Children change in
+        bursts (one apply creates several objects, a rollout moves many pods): one reconcile serves them."""
+        key = (namespace, name)
+        with self._lock:
+            if key in self._scheduled:
+                return
+            self._scheduled.add(key)
+
+        def fire() -> None:
+            with self._lock:
+                self._scheduled.discard(key)
+            try:
+                self.run(namespace, name, wait=False)
+            except Exception as e:  # the timer and the next child event retry
+                log.warning("%s/%s: reconcile after a child change failed: %s", namespace, name, e)
+
+        timer = threading.Timer(delay, fire)
+        timer.daemon = True
+        timer.start()

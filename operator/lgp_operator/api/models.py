@@ -351,6 +351,10 @@ class LangGraphPlatformSpec(Model):
         default=None,
         description="A Secret whose keys become environment variables (the listener's Secret).",
     )
+    env_from_secrets: list[SecretName] = Field(
+        default_factory=list,
+        description="More Secrets whose keys become environment variables (after envFromSecret).",
+    )
     termination_grace_period_seconds: int = Field(
         default=900,
         ge=0,

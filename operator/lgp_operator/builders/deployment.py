@@ -73,8 +73,9 @@ def build_container(
         "readinessProbe": _probe("/ok", period=5, failures=3),
         "livenessProbe": _probe("/ok", period=10, failures=6, timeout=5),
     }
-    if spec.env_from_secret:
-        container["envFrom"] = [{"secretRef": {"name": spec.env_from_secret}}]
+    env_from = ([spec.env_from_secret] if spec.env_from_secret else []) + spec.env_from_secrets
+    if env_from:
+        container["envFrom"] = [{"secretRef": {"name": n}} for n in env_from]
     res = quantity_map(resources)
     if res:
         container["resources"] = res

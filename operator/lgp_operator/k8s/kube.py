@@ -81,6 +81,9 @@ class Kube:
         self.api = api
         self.manager = manager
         self.calls: Counter[str] = Counter()  # "GET", "PATCH", "PATCH?dryRun", ...
+        # resourceVersion of the last object each apply wrote: a watch event carrying exactly that
+        # version is our own write echoed back, and needs no reconcile.
+        self.written: dict[tuple[str, str, str], str] = {}
         self._lock = threading.Lock()
 
     @property
@@ -155,13 +158,21 @@ class Kube:
             "force": "true" if force else None,
             "dryRun": "All" if dry_run else None,
         }
-        return self.request(
-            "PATCH",
-            path,
-            query=query,
-            body=obj,
-            content_type="application/apply-patch+yaml",
+        out: dict[str, Any] = self.request(
+            "PATCH", path, query=query, body=obj, content_type="application/apply-patch+yaml"
         )
+        if not dry_run:
+            with self._lock:
+                key = (obj["kind"], meta.get("namespace") or "", meta["name"])
+                self.written[key] = str((out.get("metadata") or {}).get("resourceVersion"))
+        return out
+
+    def is_own_write(self, kind: str, namespace: str, name: str, resource_version: str | None) -> bool:
+        """Whether this version of the object is the one our last apply wrote."""
+        with self._lock:
+            return (
+                resource_version is not None and self.written.get((kind, namespace, name)) == resource_version
+            )
 
     def merge_patch(
         self,

@@ -81,6 +81,7 @@ def test_license_user_env_and_env_from(settings):
         {
             "env": [{"name": "FOO", "value": "bar"}, {"name": "PORT", "value": "9000"}],
             "envFromSecret": "demo-env",
+            "envFromSecrets": ["shared-env"],
         }
     )
     dep = build_api_server_deployment(cr, settings)
@@ -91,7 +92,10 @@ def test_license_user_env_and_env_from(settings):
     assert env["FOO"] == "bar"
     names = [e["name"] for e in _container(dep)["env"]]
     assert names.count("PORT") == 1 and env["PORT"] == "9000"  # the user's value wins, no duplicate
-    assert _container(dep)["envFrom"] == [{"secretRef": {"name": "demo-env"}}]
+    assert _container(dep)["envFrom"] == [
+        {"secretRef": {"name": "demo-env"}},
+        {"secretRef": {"name": "shared-env"}},
+    ]
 
 
 def test_placement_and_pull_secrets(settings):

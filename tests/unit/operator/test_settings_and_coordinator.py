@@ -50,3 +50,20 @@ def test_coordinator_runs_one_at_a_time_and_coalesces_triggers():
     assert len(calls) == 2
     assert coord.run("ns", "a", wait=False) == Outcome(ready=True)
     assert len(calls) == 3
+
+
+def test_run_soon_coalesces_a_burst_into_one_reconcile():
+    calls: list[str] = []
+    done = threading.Event()
+
+    def run(ns: str, name: str) -> Outcome:
+        calls.append(name)
+        done.set()
+        return Outcome()
+
+    coord = Coordinator(run)
+    for _ in range(20):
+        coord.run_soon("ns", "a", delay=0.2)
+    assert done.wait(5)
+    assert calls == ["a"]
+    assert not coord._scheduled  # no second run is pending: the burst was one trigger

@@ -11,8 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
@@ -118,8 +116,10 @@ async def desired_state(
             return revisions_crud.desired_state(s, listener=fresh, box=box)
 
     state = await run_in_threadpool(build)
-    return JSONResponse(
-        jsonable_encoder(DesiredState.model_validate(state)),
+    body = DesiredState.model_validate(state).model_dump_json()  # pydantic-core: ~20x jsonable_encoder
+    return Response(
+        content=body,
+        media_type="application/json",
         headers={"ETag": _etag(state["version"]), "Cache-Control": "no-store"},
     )
 

@@ -312,22 +312,22 @@ def _setting_flags(p: argparse.ArgumentParser, *, update: bool) -> None:
         "--image", required=not update, help="image with a tag or a digest, e.g. registry/agent:1.2"
     )
     rg = p.add_argument_group("resources (omitted: the type's defaults on create, unchanged on update)")
-    rg.add_argument("--replicas", type=int, help="a fixed number of API server replicas")
-    rg.add_argument("--min-replicas", type=int, help="autoscaling: at least this many replicas")
-    rg.add_argument("--max-replicas", type=int, help="autoscaling: at most this many replicas")
-    rg.add_argument("--cpu", help="API server CPU, e.g. 1, 500m")
-    rg.add_argument("--memory", help="API server memory, e.g. 1Gi")
+    rg.add_argument("--replicas", type=int, metavar="N", help="a fixed number of API server replicas")
+    rg.add_argument("--min-replicas", type=int, metavar="N", help="autoscaling: at least this many replicas")
+    rg.add_argument("--max-replicas", type=int, metavar="N", help="autoscaling: at most this many replicas")
+    rg.add_argument("--cpu", metavar="CPU", help="API server CPU, e.g. 1, 500m")
+    rg.add_argument("--memory", metavar="SIZE", help="API server memory, e.g. 1Gi")
     rg.add_argument(
         "--queue",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="run queue workers (--no-queue: the API server runs background runs)",
     )
-    rg.add_argument("--queue-replicas", type=int, help="queue worker replicas")
-    rg.add_argument("--jobs-per-worker", type=int, help="background runs per queue worker")
-    rg.add_argument("--queue-cpu", help="queue worker CPU")
-    rg.add_argument("--queue-memory", help="queue worker memory")
-    rg.add_argument("--postgres-storage", help="the managed Postgres volume size, e.g. 10Gi")
+    rg.add_argument("--queue-replicas", type=int, metavar="N", help="queue worker replicas")
+    rg.add_argument("--jobs-per-worker", type=int, metavar="N", help="background runs per queue worker")
+    rg.add_argument("--queue-cpu", metavar="CPU", help="queue worker CPU")
+    rg.add_argument("--queue-memory", metavar="SIZE", help="queue worker memory")
+    rg.add_argument("--postgres-storage", metavar="SIZE", help="the managed Postgres volume size, e.g. 10Gi")
     ig = p.add_argument_group("ingress")
     ig.add_argument("--ingress-host", metavar="HOST", help="serve on this host name")
     ig.add_argument("--ingress-path", metavar="PATH", help="under this path (default /)")
@@ -382,8 +382,10 @@ def _setting_flags(p: argparse.ArgumentParser, *, update: bool) -> None:
 
 
 def _page_flags(p: argparse.ArgumentParser, limit: int = 100) -> None:
-    p.add_argument("--limit", type=int, default=limit, help=f"page size, 1-500 (default {limit})")
-    p.add_argument("--offset", type=int, default=0, help="items to skip (default 0)")
+    p.add_argument(
+        "--limit", type=int, default=limit, metavar="N", help=f"page size, 1-500 (default {limit})"
+    )
+    p.add_argument("--offset", type=int, default=0, metavar="N", help="items to skip (default 0)")
 
 
 def _add_deployments(sub: Any, common: argparse.ArgumentParser) -> None:

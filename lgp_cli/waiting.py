@@ -74,6 +74,7 @@ def wait_for_revision(
     waited out (until the deadline); 404 or 401 end the wait with their exit codes (ApiError)."""
     deadline = progress.start + timeout
     seen_event = -1
+    conditions: dict[str, str] = {}
     last_status: str | None = None
     revision: dict[str, Any] | None = None
     outage = False
@@ -107,8 +108,15 @@ def wait_for_revision(
             status = revision["status"]
             told = False
             for ev in sorted((x for x in events if x["id"] > seen_event), key=lambda x: x["id"]):
-                progress.line(event_text(ev))
                 seen_event = max(seen_event, ev["id"])
+                text = event_text(ev)
+                if ev["kind"] == "condition":
+                    # the listener reports every condition each time one changes: say only what changed
+                    ctype = str((ev.get("payload") or {}).get("type"))
+                    if conditions.get(ctype) == text:
+                        continue
+                    conditions[ctype] = text
+                progress.line(text)
                 told = told or (
                     ev["kind"] == "revision_status" and (ev.get("payload") or {}).get("to") == status
                 )

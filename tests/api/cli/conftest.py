@@ -31,6 +31,7 @@ from tests.cluster.procs import free_port, wait_for
 REPO = Path(__file__).resolve().parents[3]
 LGP = [sys.executable, "-m", "lgp_cli.main"]
 IMAGE = "registry.example.com/agents/echo:1.0"
+_LOGS: list[Path] = []  # the control planes' logs: secret values must not be there either
 
 
 class ControlPlane:
@@ -41,6 +42,7 @@ class ControlPlane:
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_key = "lgp-admin-" + secrets.token_urlsafe(24)
         self.log = workdir / f"control-plane-{self.port}.log"
+        _LOGS.append(self.log)
         self.env = dict(
             os.environ,
             LGP_DATABASE_URL=database_url,
@@ -136,6 +138,11 @@ _GUARD = Guard()
 def secret_guard() -> Iterator[Guard]:
     yield _GUARD
     assert not _GUARD.leaks(), f"the CLI printed secret values: {_GUARD.leaks()[:5]}"
+    assert not _GUARD.values or _GUARD.printed, "the guard saw no output: it cannot have checked anything"
+    for log in _LOGS:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        leaked = [v for v in _GUARD.values if v in text]
+        assert not leaked, f"secret values in {log}: {leaked[:3]}"
 
 
 class Cli:

@@ -234,3 +234,41 @@ def test_quiet_prints_only_the_outcome() -> None:
         sleep=clock.sleep,
     )
     assert err.getvalue().splitlines()[0] == "lgp: revision 4 DEPLOY_FAILED: Boom: it broke"
+
+
+def test_a_condition_reported_again_unchanged_is_not_repeated() -> None:
+    clock = Clock()
+    polls = {"n": 0}
+    ready_false = {"type": "Ready", "status": "False", "reason": "PodsNotReady", "message": "0/2"}
+    progressing = {"type": "Progressing", "status": "True", "reason": "RollingOut", "message": "rev 4"}
+    batches = [
+        [ready_false, progressing],
+        [ready_false, {**progressing, "message": "rev 4, 1 updated"}],
+        [{**ready_false, "status": "True", "reason": "Ready", "message": "2/2"}, progressing],
+    ]
+    events: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/events"):
+            return httpx.Response(200, json={"data": list(reversed(events)), "count": len(events)})
+        n = polls["n"]
+        polls["n"] += 1
+        if n < len(batches):
+            for c in batches[n]:
+                event = {"id": len(events) + 1, "kind": "condition", "payload": c}
+                events.append({**event, "reason": c["reason"], "message": c["message"]})
+        status = "DEPLOYING" if n < len(batches) else "DEPLOYED"
+        return httpx.Response(200, json={"id": "r1", "deployment_id": "d1", "number": 4, "status": status})
+
+    err = io.StringIO()
+    wait_for_revision(
+        client_for(handler, clock, retries=0), "r1", progress=Progress(err, clock=clock), sleep=clock.sleep
+    )
+    lines = [line.split("] ", 1)[1] for line in err.getvalue().splitlines() if "condition" in line]
+    assert lines == [
+        "condition Ready=False PodsNotReady: 0/2",
+        "condition Progressing=True RollingOut: rev 4",
+        "condition Progressing=True RollingOut: rev 4, 1 updated",
+        "condition Ready=True Ready: 2/2",
+        "condition Progressing=True RollingOut: rev 4",
+    ]

@@ -69,6 +69,9 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
 def on_change(namespace: str | None, name: str, retry: int, **_: Any) -> None:
     assert namespace, "LangGraphPlatform is namespaced"
     outcome = runtime().coordinator.run(namespace, name)
+    if outcome is not None:
+        state = "ready" if outcome.ready else (outcome.degraded[0] if outcome.degraded else "in progress")
+        log.info("%s/%s: reconciled (%s, %d change(s))", namespace, name, state, len(outcome.changed))
     if outcome is not None and outcome.retry and outcome.degraded:
         reason, message = outcome.degraded
         raise kopf.TemporaryError(f"{reason}: {message}", delay=backoff(retry))

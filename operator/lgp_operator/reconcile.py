@@ -182,9 +182,34 @@ class Reconciler:
         """The managed database's password: read from its Secret, generated only when there is none."""
         secret = self._secret(cr.namespace, postgres_name(cr))
         data = (secret or {}).get("data") or {}
+        if secret is not None and RETAINED_LABEL in ((secret.get("metadata") or {}).get("labels") or {}):
+            self._adopt_retained(cr)
         if "password" in data:
             return base64.b64decode(data["password"]).decode()
         return new_password()
+
+    def _adopt_retained(self, cr: Platform) -> None:
+        """A database retained from a deleted resource of the same name is used again: drop the label."""
+        patch = {"metadata": {"labels": {RETAINED_LABEL: None}}}
+        adopted = [f"Secret {postgres_name(cr)}"]
+        self.kube.merge_patch("v1", "Secret", cr.namespace, postgres_name(cr), patch)
+        selector = (
+            f"app.kubernetes.io/instance={cr.name},app.kubernetes.io/component=postgres,{RETAINED_LABEL}"
+        )
+        for pvc in self.kube.list("v1", "PersistentVolumeClaim", cr.namespace, selector):
+            self.kube.merge_patch("v1", "PersistentVolumeClaim", cr.namespace, pvc["metadata"]["name"], patch)
+            adopted.append(f"PersistentVolumeClaim {pvc['metadata']['name']}")
+        ref = {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {"name": cr.name, "namespace": cr.namespace, "uid": cr.uid},
+        }
+        post_event(
+            self.kube,
+            ref,
+            reason="DatabaseAdopted",
+            message=f"using the retained database again: {', '.join(adopted)}",
+        )
 
     # ------------------------------------------------------------------ status
     def _get(

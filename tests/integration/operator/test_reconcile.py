@@ -338,6 +338,10 @@ def test_delete_retains_or_drops_the_database(operator, kube, namespace, kubelet
     wait_ready(kube, "keep", namespace)
     again = kube.get("v1", "Secret", namespace, "keep-postgres")
     assert again is not None and again["data"]["password"] == old_password
+    assert "lgp.dev/retained" not in again["metadata"]["labels"]  # adopted again
+    pvc = kube.get("v1", "PersistentVolumeClaim", namespace, "data-keep-postgres-0")
+    assert pvc is not None and "lgp.dev/retained" not in pvc["metadata"]["labels"]
+    assert any(e["reason"] == "DatabaseAdopted" for e in events_for(kube, "keep", namespace))
 
 
 def _pvcs(kube: Kube, namespace: str) -> set[str]:

@@ -1,5 +1,6 @@
 """Leader election and crash safety: a second operator waits for the Lease; when the leader is killed
-with SIGKILL mid-reconcile, the other takes over and converges with no duplicate and no orphan."""
+with SIGKILL mid-reconcile, the other takes over and converges with no duplicate and no orphan; a
+restarted operator then resumes every resource without writing to any child."""
 
 from __future__ import annotations
 
@@ -72,3 +73,28 @@ def test_kill_mid_reconcile_second_replica_converges(operator_factory, kube, nam
     }
     assert all(after[name] == pw for name, pw in secrets_before.items())
     assert len(after) == N
+
+    # Kill the new leader too and start a third process: on resume it finds everything in place.
+    before = _versions(kube, namespace)
+    b.kill()
+    c = operator_factory(LGP_OPERATOR_LEADER_ELECTION_NAME=lease, LGP_OPERATOR_NAMESPACES=namespace).start()
+    wait_for(
+        lambda: all(f"{namespace}/p{i}: reconciled (ready, 0 change(s))" in c.log() for i in range(N)),
+        90,
+        "the restarted operator to resume every resource",
+    )
+    assert _versions(kube, namespace) == before  # not one child written
+
+
+def _versions(kube: Any, namespace: str) -> dict[tuple[str, str], str]:
+    out = {}
+    for api_version, kind in (
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
+        ("v1", "Service"),
+        ("v1", "Secret"),
+        ("policy/v1beta1", "PodDisruptionBudget"),
+    ):
+        for obj in kube.list(api_version, kind, namespace, "app.kubernetes.io/managed-by=lgp-operator"):
+            out[(kind, obj["metadata"]["name"])] = obj["metadata"]["resourceVersion"]
+    return out

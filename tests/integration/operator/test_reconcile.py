@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from lgp_operator.api.models import LangGraphPlatformStatus
 from lgp_operator.k8s.kube import Kube
 from lgp_operator.reconcile import Reconciler
 from lgp_operator.settings import OperatorSettings
@@ -44,6 +45,7 @@ def test_create_builds_every_child(operator, kube, namespace, kubelet):
     apply_spec(kube, "demo", namespace, spec)
     cr = wait_ready(kube, "demo", namespace, "r1")
     st = cr["status"]
+    LangGraphPlatformStatus.model_validate(st)  # the status matches its own published schema
     assert st["endpoint"] == "http://agent.example.com/"
     assert st["liveRevision"] == {"id": "r1", "number": 1}
     assert st["replicas"]["apiServer"]["available"] == 2
@@ -199,6 +201,18 @@ def test_toggles_prune(operator, kube, namespace, kubelet):
         e["reason"] == "Applied" and "deleted Ingress tog" in e["message"]
         for e in events_for(kube, "tog", namespace)
     )
+
+    # Suspend: the server scales to zero, Ready says why; resuming brings it back.
+    apply_spec(kube, "tog", namespace, {**EXTERNAL_REDIS, "suspend": True})
+
+    def suspended() -> bool:
+        dep = kube.get("apps/v1", "Deployment", namespace, "tog-api-server") or {}
+        ready = cond(get_cr(kube, "tog", namespace), "Ready")
+        return dep.get("spec", {}).get("replicas") == 0 and ready.get("reason") == "Suspended"
+
+    wait_for(suspended, 30, "suspended: zero replicas, Ready=False Suspended")
+    apply_spec(kube, "tog", namespace, {**EXTERNAL_REDIS})
+    wait_ready(kube, "tog", namespace)
 
 
 def test_resync_with_nothing_to_change_makes_zero_writes(operator, kube, k8s, namespace, kubelet):

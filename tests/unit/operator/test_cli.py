@@ -25,3 +25,12 @@ def test_a_command_is_required(capsys):
     with pytest.raises(SystemExit) as e:
         main([])
     assert e.value.code == 2
+
+
+def test_the_lgp_command_dispatches_here(capsys):
+    from lgp_cli.main import main as lgp
+
+    with pytest.raises(SystemExit) as e:
+        lgp(["operator", "run", "--help"])
+    assert e.value.code == 0
+    assert "--namespace" in capsys.readouterr().out

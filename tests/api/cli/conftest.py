@@ -153,6 +153,7 @@ class Cli:
         self.config = home / "config.toml"  # does not exist unless a test writes it
         self.env = {"LGP_URL": cp.url, "LGP_API_KEY": key, "LGP_CONFIG": str(self.config)}
         self.http = cp.api(key)
+        self.started: list[Running] = []
 
     def _environ(self, extra: dict[str, str] | None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LGP_")}
@@ -201,7 +202,15 @@ class Cli:
             text=True,
             start_new_session=True,
         )
-        return Running(proc, list(argv))
+        running = Running(proc, list(argv))
+        self.started.append(running)
+        return running
+
+    def close(self) -> None:
+        """Stop what a failed test left running, and the HTTP client."""
+        for running in self.started:
+            running.kill()
+        self.http.close()
 
     # -------------------------------------------------------------- helpers over the API
     def listener(self, namespaces: list[str] | None = None) -> Listener:
@@ -334,7 +343,7 @@ def cli(control_plane: ControlPlane, tenant: dict[str, str], tmp_path: Path) -> 
     try:
         yield c
     finally:
-        c.http.close()
+        c.close()
 
 
 @pytest.fixture
@@ -343,4 +352,4 @@ def admin_cli(control_plane: ControlPlane, tmp_path: Path) -> Iterator[Cli]:
     try:
         yield c
     finally:
-        c.http.close()
+        c.close()

@@ -87,9 +87,9 @@ def test_database_down_is_503_and_7(postgres_server: Any, tmp_path: Path) -> Non
     """A control plane whose database disappears answers 503: the CLI retries, then exits 7."""
     name = f"cli_down_{uuid.uuid4().hex[:8]}"
     cp = ControlPlane(postgres_server.create_database(name), tmp_path)
-    cp.start()
+    cli = Cli(cp, cp.admin_key, tmp_path)
     try:
-        cli = Cli(cp, cp.admin_key, tmp_path)
+        cp.start()
         d = cli.deployment(cli.listener(["agents"]))
         waiting = cli.start(
             "revisions", "wait", d["latest_revision_id"], "--timeout", "5", "--poll-interval", "0.2"
@@ -104,6 +104,7 @@ def test_database_down_is_503_and_7(postgres_server: Any, tmp_path: Path) -> Non
         assert done.code == 124, done.err
         assert "the control plane does not answer" in done.err and "still waiting" in done.err
     finally:
+        cli.close()
         cp.stop()
         postgres_server.drop_database(name)
 

@@ -17,7 +17,7 @@ import httpx
 
 from lgp_cli import exit_codes, output
 from lgp_cli.client import ApiError, Client, Unavailable
-from lgp_cli.config import ConfigError, Settings, resolve
+from lgp_cli.config import ConfigError, Settings, loose_permissions, resolve
 from lgp_cli.inputs import UsageError
 
 PROG = "lgp"
@@ -102,6 +102,9 @@ class Ctx:
                 api_key_file=self.opt("api_key_file"),
                 profile=self.opt("profile"),
             )
+            path = self._settings.config_path
+            if self._settings.sources["api_key"].startswith("config file") and loose_permissions(path):
+                self.note(f"lgp: warning: {path} holds an API key and others may read it: chmod 600 {path}")
         return self._settings
 
     def client(self) -> Client:

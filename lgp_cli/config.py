@@ -133,6 +133,14 @@ def normalize_url(url: str, source: str) -> str:
     return url.removesuffix("/v1")
 
 
+def loose_permissions(path: Path) -> bool:
+    """The file holds an API key and others than its owner may read it."""
+    try:
+        return bool(path.stat().st_mode & 0o077)
+    except OSError:
+        return False
+
+
 def mask(secret: str | None) -> str:
     """Enough of a key to recognise it, never enough to use it."""
     if not secret:

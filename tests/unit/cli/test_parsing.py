@@ -159,3 +159,14 @@ def test_every_leaf_command_has_a_handler() -> None:
     for name, group in _choices(build_parser()).items():
         for action, sub in _choices(group).items():
             assert callable(sub.get_default("func")), f"{name} {action}"
+
+
+def test_a_readable_config_file_with_a_key_is_warned_about(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[default]\nurl = "http://cp.test"\napi_key = "lgp_0123456789abcdef"\n')
+    path.chmod(0o644)
+    env = {"LGP_CONFIG": str(path), "LGP_API_KEY": "", "LGP_URL": ""}
+    code, _, err, requests = run_cli(["deployments", "list"], env=env)
+    assert code == 0 and requests and f"chmod 600 {path}" in err
+    path.chmod(0o600)
+    assert "chmod" not in run_cli(["deployments", "list"], env=env)[2]

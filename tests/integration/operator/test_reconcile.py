@@ -125,7 +125,9 @@ def test_image_change_rolls_and_live_revision_follows_available_pods(operator, k
     warnings = [e for e in events_for(kube, "roll", namespace) if e["type"] == "Warning"]
     assert any(e["reason"] == "ImagePullBackOff" for e in warnings)
 
-    # A good image: the live revision moves only once every pod of it is updated and available.
+    # A good image whose pods cannot start yet (the kubelet is away: they stay Pending). The rollout
+    # progresses, nothing is degraded, and the live revision stays r1 while the old pods serve.
+    kubelet.unenroll(namespace)
     apply_spec(
         kube,
         "roll",
@@ -137,13 +139,25 @@ def test_image_change_rolls_and_live_revision_follows_available_pods(operator, k
             **EXTERNAL_REDIS,
         },
     )
-    seen_live = []
+
+    def rolling() -> dict[str, Any] | None:
+        cr = get_cr(kube, "roll", namespace)
+        progressing = cond(cr, "Progressing")
+        ok = progressing.get("reason") == "RollingOut" and "revision r3" in progressing.get("message", "")
+        return cr if ok and cond(cr, "Degraded").get("status") == "False" else None
+
+    cr = wait_for(rolling, 60, "Progressing=True RollingOut for r3")
+    assert cr["status"]["liveRevision"]["id"] == "r1"
+    assert cond(cr, "Ready")["status"] == "False"
+    dep = kube.get("apps/v1", "Deployment", namespace, "roll-api-server")
+    assert dep is not None and dep["status"].get("availableReplicas", 0) >= 2  # the old pods still serve
+
+    # The kubelet comes back: the new pods become available, then and only then r3 is live.
+    kubelet.enroll(namespace)
 
     def live_r3() -> bool:
         cr = get_cr(kube, "roll", namespace)
         if (cr.get("status", {}).get("liveRevision") or {}).get("id") != "r3":
-            dep = kube.get("apps/v1", "Deployment", namespace, "roll-api-server") or {}
-            seen_live.append(dep.get("status", {}).get("updatedReplicas"))
             return False
         dep = kube.get("apps/v1", "Deployment", namespace, "roll-api-server")
         assert dep is not None

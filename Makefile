@@ -52,8 +52,9 @@ lint: venv ## ruff, mypy and the import contract (control_plane and lgp_operator
 	$(VENV)/bin/lint-imports
 
 .PHONY: manifests
-manifests: venv ## Generate crds/ from the CR models (and the chart's copy)
+manifests: venv ## Generate crds/ from the CR models, and copy the CRDs and operator RBAC into the chart
 	$(PY) -m lgp_operator.manifests
+	$(PY) scripts/sync-chart.py
 
 .PHONY: test-unit
 test-unit: venv ## Unit tier: pure code

@@ -115,16 +115,16 @@ class ListenerRunner:
         while not self._stop.is_set():
             try:
                 full = time.monotonic() - last_full >= self.settings.resync_seconds
-                wait = (
-                    2.0 if (self.syncer.pending_deletions or self._dirty) else self.settings.poll_wait_seconds
-                )
+                retry = bool(self._dirty or self.syncer.pending_deletions or self.syncer.needs_apply)
+                wait = 2.0 if retry else self.settings.poll_wait_seconds
                 state = self.cp.desired_state(None if full else self.syncer.version, wait)
-                if state is None and (self._dirty or self.syncer.pending_deletions) and self._last_state:
+                if state is None and retry and self._last_state:
                     state = self._last_state
                 if state is not None:
                     self._last_state = state
                     self._dirty = True
-                    self.syncer.apply_state(state)
+                    self.syncer.needs_apply = False
+                    self.syncer.apply_state(state, verify=full)
                     self._dirty = False
                     if full:
                         last_full = time.monotonic()

@@ -53,6 +53,20 @@ def is_subset(want: Any, have: Any) -> bool:
     return bool(want == have)
 
 
+def _events_by_deployment(trs: list[Tracked], events: list[Any]) -> dict[str, list[Any]]:
+    """Kubernetes events of each deployment: those about its LangGraphPlatform or a child named
+    ``<name>-...`` (the longest matching name wins, so ``a`` and ``a-b`` stay apart)."""
+    names = sorted(((tr.name, tr.deployment_id) for tr in trs), key=lambda x: -len(x[0]))
+    out: dict[str, list[Any]] = {}
+    for ev in events:
+        obj = (ev.involved_object.name if ev.involved_object else None) or ""
+        for name, dep_id in names:
+            if obj == name or obj.startswith(name + "-"):
+                out.setdefault(dep_id, []).append(ev)
+                break
+    return out
+
+
 @dataclass
 class Tracked:
     """What the listener knows of one deployment between rounds."""
@@ -92,6 +106,8 @@ class Syncer:
         self.tracked: dict[str, Tracked] = {}
         self.pending_deletions: set[str] = set()
         self.refused: dict[str, str] = {}  # revision id -> reason already reported
+        self.applied: dict[str, str] = {}  # deployment id -> hash of the objects last applied
+        self.needs_apply = False  # set by the observer when a LangGraphPlatform went missing
         self.writes = 0  # Kubernetes write calls made (tests count them)
         self._lock = threading.RLock()
         self._crd: Any = None
@@ -127,14 +143,20 @@ class Syncer:
         return not self.namespaces or namespace in self.namespaces
 
     # ------------------------------------------------------------------ sync
-    def apply_state(self, state: dict[str, Any]) -> None:
-        """Make the cluster match ``state``. Raises on Kubernetes errors after doing what it could."""
+    def apply_state(self, state: dict[str, Any], *, verify: bool = False) -> None:
+        """Make the cluster match ``state``. Raises on Kubernetes errors after doing what it could.
+
+        Deployments whose desired objects are unchanged since they were last applied are skipped
+        without a read, so a change to one deployment costs one deployment's calls. ``verify``
+        compares every deployment with the live objects instead (start-up and periodic resync);
+        the observer also invalidates a deployment whose LangGraphPlatform disappeared.
+        """
         with self._lock:
             self.listener_id = str(state["listener_id"])
             errors: list[Exception] = []
             for d in state["deployments"]:
                 try:
-                    self._apply_deployment(d)
+                    self._apply_deployment(d, verify=verify)
                 except (ApiException, Unavailable) as e:
                     errors.append(e)
                     self.metrics.errors.labels(kind="apply").inc()
@@ -148,7 +170,7 @@ class Syncer:
             if errors:
                 raise errors[0]
 
-    def _apply_deployment(self, d: dict[str, Any]) -> None:
+    def _apply_deployment(self, d: dict[str, Any], *, verify: bool = False) -> None:
         dep_id, name, ns = str(d["id"]), d["name"], d["namespace"]
         rev = d.get("revision") or {}
         rev_id = str(rev["id"]) if rev else None
@@ -174,7 +196,10 @@ class Syncer:
         except TranslationError as e:
             self._refuse(tr, "InvalidSpec", str(e))
             return
-        self._apply_objects(objs)
+        key = spec_hash({"platform": objs.platform, "secret": objs.secret})
+        if verify or self.applied.get(dep_id) != key:
+            self._apply_objects(objs)
+            self.applied[dep_id] = key
         if tr.revision_status in IN_FLIGHT and tr.reported.get(rev_id) is None:
             self._report_status(
                 tr,
@@ -258,6 +283,7 @@ class Syncer:
             self.cp.acknowledge_deletion(tr.deployment_id)
             self.pending_deletions.discard(tr.deployment_id)
             self.tracked.pop(tr.deployment_id, None)
+            self.applied.pop(tr.deployment_id, None)
 
     def _refuse(self, tr: Tracked, reason: str, message: str) -> None:
         log.warning("refused deployment %s/%s: %s", tr.namespace, tr.name, message)
@@ -316,10 +342,18 @@ class Syncer:
                     o["metadata"]["labels"].get(LABEL_DEPLOYMENT_ID): o
                     for o in (i.to_dict() for i in items.items)
                 }
+                by_owner = _events_by_deployment(trs, events)
                 for tr in trs:
                     obj = live.get(tr.deployment_id)
                     if obj is not None:
-                        self._observe_one(tr, obj, events)
+                        self._observe_one(tr, obj, by_owner.get(tr.deployment_id, []))
+                    elif tr.deployment_id in self.applied and tr.deployment_id not in self.pending_deletions:
+                        # deleted behind our back (kubectl delete): apply it again on the next round
+                        log.warning(
+                            "LangGraphPlatform %s/%s is missing; it will be applied again", ns, tr.name
+                        )
+                        self.applied.pop(tr.deployment_id, None)
+                        self.needs_apply = True
 
     def _observe_one(self, tr: Tracked, obj: dict[str, Any], events: list[Any]) -> None:
         spec_rev = ((obj.get("spec") or {}).get("revision") or {}).get("id")
@@ -362,15 +396,13 @@ class Syncer:
         if status.get("endpoint"):
             report["endpoint"] = status["endpoint"]
         new_events = []
-        prefix = f"{tr.name}-"
         for ev in events:
             io = ev.involved_object
-            if not (io and (io.name == tr.name or (io.name or "").startswith(prefix))):
-                continue
             key = f"{ev.metadata.uid}:{ev.count or 1}"
             if key in tr.seen_events:
                 continue
             tr.seen_events.add(key)
+            when = ev.last_timestamp or ev.event_time or ev.metadata.creation_timestamp
             new_events.append(
                 {
                     "type": ev.type if ev.type in ("Normal", "Warning") else "Normal",
@@ -378,11 +410,7 @@ class Syncer:
                     "message": (ev.message or "")[:2000],
                     "object": f"{io.kind}/{io.name}",
                     "count": ev.count or 1,
-                    "timestamp": (
-                        ev.last_timestamp or ev.event_time or ev.metadata.creation_timestamp
-                    ).isoformat()
-                    if (ev.last_timestamp or ev.event_time or ev.metadata.creation_timestamp)
-                    else None,
+                    "timestamp": when.isoformat() if when else None,
                 }
             )
         h = spec_hash({k: v for k, v in report.items()})

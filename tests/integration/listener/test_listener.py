@@ -229,3 +229,20 @@ def test_a_namespace_outside_the_listener_list_is_refused_and_reported(
     assert other in (rev["status_message"] or "")
     core = client.CoreV1Api(k8s)
     assert other not in {n.metadata.name for n in core.list_namespace().items}
+
+
+def test_a_resource_deleted_by_hand_is_applied_again(control_plane, listener_factory, namespace, k8s):
+    listener, proc = listener_factory()
+    d = _create(control_plane, listener, namespace)
+    control_plane.wait_revision(d["latest_revision_id"], {"DEPLOYED"})
+    client.CustomObjectsApi(k8s).delete_namespaced_custom_object(
+        "lgp.dev", "v1alpha1", namespace, "langgraphplatforms", d["name"]
+    )
+    wait_gone(lambda: platform(k8s, namespace, d["name"]), "the hand deletion to complete")
+    back = wait_for(
+        lambda: platform(k8s, namespace, d["name"]),
+        timeout=30,
+        what="the listener to apply the LangGraphPlatform again",
+    )
+    assert back["spec"]["revision"]["id"] == d["latest_revision_id"]
+    assert "is missing; it will be applied again" in proc.log()

@@ -30,7 +30,7 @@ from control_plane.api.middleware import RETRY_AFTER_SECONDS, BodyMiddleware, Me
 from control_plane.api.routes import health
 from control_plane.api.strict import UnknownQueryParameter, allowed_methods, reject_unknown_query
 from control_plane.core.config import Settings
-from control_plane.core.db import libpq_dsn, make_engine, migrate
+from control_plane.core.db import libpq_dsn, make_engine, migrate, wait_for_database
 from control_plane.core.metrics import Metrics
 from control_plane.core.notify import Hub, NotifyListener
 from control_plane.core.reaper import Reaper
@@ -142,6 +142,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(
+            wait_for_database,
+            settings.database_url,
+            settings.startup_db_wait_seconds,
+            settings.db_connect_timeout_seconds,
+        )
         if settings.migrate_on_start:
             await run_in_threadpool(migrate, settings.database_url)
         notifier = NotifyListener(libpq_dsn(settings.database_url), hub, settings.db_connect_timeout_seconds)

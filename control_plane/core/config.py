@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     listener_offline_after_seconds: float = Field(
         default=90, gt=0, description="A listener without a heartbeat for this long is shown as offline."
     )
+    startup_db_wait_seconds: float = Field(
+        default=120, ge=0, description="At start, how long to wait for the database to accept connections."
+    )
     migrate_on_start: bool = Field(
         default=True, description="Apply Alembic migrations when the server starts."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from control_plane.core.config import Settings
 
+log = logging.getLogger("control_plane.db")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Serialises migrations when several server processes start at once.
 MIGRATION_LOCK_ID = 0x6C6770  # "lgp"
@@ -30,6 +33,29 @@ def make_engine(settings: Settings) -> Engine:
             "application_name": "lgp-control-plane",
         },
     )
+
+
+def wait_for_database(database_url: str, timeout_seconds: float, connect_timeout: int) -> None:
+    """Blocks until the database accepts a connection (it may start after us, e.g. in one helm install)."""
+    deadline = time.monotonic() + timeout_seconds
+    delay = 0.5
+    engine = sa.create_engine(
+        database_url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": connect_timeout}
+    )
+    try:
+        while True:
+            try:
+                with engine.connect() as conn:
+                    conn.execute(sa.text("SELECT 1"))
+                return
+            except sa.exc.OperationalError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("waiting for the database to accept connections")
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+    finally:
+        engine.dispose()
 
 
 def alembic_config(database_url: str) -> AlembicConfig:

@@ -168,3 +168,60 @@ def test_secret_guard_catches_a_leak(secret_guard: SecretGuard) -> None:
     finally:
         secret_guard.texts.remove((marker, f"oops {value}"))
     assert (marker, value) not in secret_guard.leaks()
+
+
+def test_idempotency_key_in_progress_is_409(api: Api, settings: Any) -> None:
+    import hashlib
+
+    import sqlalchemy as sa
+    from sqlmodel import Session
+
+    from control_plane.models import IdempotencyRecord
+
+    body = b'{"name": "racing", "namespaces": []}'
+    fingerprint = hashlib.sha256(b"\0".join([b"POST", b"/v1/listeners", b"", body])).hexdigest()
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with Session(engine) as session:  # another server process is still working on this key
+            session.add(
+                IdempotencyRecord(
+                    scope=hashlib.sha256(api.key.encode()).hexdigest(), key="busy", request_hash=fingerprint
+                )
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+    headers = {**api.h, "Idempotency-Key": "busy", "Content-Type": "application/json"}
+    r = api.client.post("/v1/listeners", content=body, headers=headers)
+    assert r.status_code == 409 and r.headers["retry-after"] == "1"
+    assert api.get("/v1/listeners").json()["count"] == 0
+
+
+def test_server_waits_for_the_database_at_start(secret_guard: SecretGuard) -> None:
+    import threading
+    import time
+
+    from tests.cluster.procs import free_port
+
+    port = free_port()
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/cp"
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        with RecordingClient(create_app(make_settings(url, startup_db_wait_seconds=60))) as c:
+            result["ready"] = c.get("/readyz").status_code
+
+    seen = len(secret_guard.texts)
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not any("waiting for the database" in t for _, t in secret_guard.texts[seen:]):
+        assert time.monotonic() < deadline and thread.is_alive(), "the app did not wait for the database"
+        time.sleep(0.05)
+    server = PostgresServer.start(port=port)
+    try:
+        server.create_database("cp")
+        thread.join(60)
+        assert result.get("ready") == 200
+    finally:
+        server.stop()

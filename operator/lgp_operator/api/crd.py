@@ -50,6 +50,15 @@ KEEP = {
 }
 
 
+def _join(outer: str, inner: str) -> str:
+    """The field's own words, then the type's docstring: `kubectl explain` shows both, once."""
+    if not inner or inner in outer:
+        return outer
+    if inner.startswith(outer.rstrip(".")):
+        return inner
+    return f"{outer} {inner}"
+
+
 def _resolve(node: Any, defs: dict[str, Any]) -> Any:
     if isinstance(node, list):
         return [_resolve(n, defs) for n in node]
@@ -58,7 +67,10 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
     if "$ref" in node:
         target = copy.deepcopy(defs[node["$ref"].split("/")[-1]])
         extra = {k: v for k, v in node.items() if k != "$ref"}
+        inner = " ".join(str(target.get("description", "")).split())
         target.update(extra)
+        if extra.get("description"):
+            target["description"] = _join(extra["description"], inner)
         return _resolve(target, defs)
     return {k: _resolve(v, defs) for k, v in node.items()}
 
@@ -71,7 +83,10 @@ def _structural(node: dict[str, Any]) -> dict[str, Any]:
         if len(options) != 1:
             raise ValueError(f"cannot express a union of {options} structurally")
         merged = dict(options[0])
+        inner = " ".join(str(merged.get("description", "")).split())
         merged.update(node)  # the outer description/default win
+        if node.get("description"):
+            merged["description"] = _join(node["description"], inner)
         node = merged
     if "const" in node:
         node["enum"] = [node.pop("const")]
@@ -87,6 +102,10 @@ def _structural(node: dict[str, Any]) -> dict[str, Any]:
             continue
         if key == "properties":
             out[key] = {name: _structural(sub) for name, sub in value.items()}
+        elif key == "description":
+            out[key] = " ".join(
+                str(value).replace("``", "").split()
+            )  # docstring markup reads badly in explain
         elif key == "items":
             out[key] = _structural(value)
         elif key == "additionalProperties":
@@ -114,7 +133,7 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _doc(model: type[BaseModel]) -> str:
-    return " ".join(inspect.cleandoc(model.__doc__ or "").split())
+    return " ".join(inspect.cleandoc(model.__doc__ or "").replace("``", "").split())
 
 
 def openapi_schema() -> dict[str, Any]:

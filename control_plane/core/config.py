@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(
         default=86_400, gt=0, description="How long an Idempotency-Key is kept."
     )
+    event_retention_days: float = Field(
+        default=30, gt=0, description="Deployment events older than this are deleted (the audit log is kept)."
+    )
     listener_offline_after_seconds: float = Field(
         default=90, gt=0, description="A listener without a heartbeat for this long is shown as offline."
     )

@@ -1,5 +1,5 @@
-"""A background thread: fails revisions past the deploy deadline and drops expired Idempotency-Keys.
-Both are single conditional statements per row, safe with several server processes."""
+"""A background thread: fails revisions past the deploy deadline, drops expired Idempotency-Keys and
+events past their retention. Each step is a conditional statement, safe with several server processes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from control_plane.core.config import Settings
 from control_plane.crud import revisions as revisions_crud
-from control_plane.models import IdempotencyRecord, utcnow
+from control_plane.models import DeploymentEvent, IdempotencyRecord, utcnow
 
 log = logging.getLogger("control_plane.reaper")
 
@@ -21,11 +21,16 @@ log = logging.getLogger("control_plane.reaper")
 def reap_once(engine: Engine, settings: Settings) -> int:
     with Session(engine) as session:
         n = revisions_crud.expire_overdue(session, timeout_seconds=settings.revision_deploy_timeout_seconds)
-        table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+        now = utcnow()
+        keys = IdempotencyRecord.__table__  # type: ignore[attr-defined]
         session.execute(
-            sa.delete(table).where(
-                table.c.created_at < utcnow() - timedelta(seconds=settings.idempotency_ttl_seconds)
+            sa.delete(keys).where(
+                keys.c.created_at < now - timedelta(seconds=settings.idempotency_ttl_seconds)
             )
+        )
+        events = DeploymentEvent.__table__  # type: ignore[attr-defined]
+        session.execute(
+            sa.delete(events).where(events.c.created_at < now - timedelta(days=settings.event_retention_days))
         )
         session.commit()
     return n

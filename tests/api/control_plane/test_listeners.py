@@ -173,7 +173,7 @@ def test_heartbeat(api: Api) -> None:
 
 
 @pytest.fixture
-def two_servers(postgres_url: str) -> Iterator[tuple[str, str]]:
+def two_servers(postgres_url: str, secret_guard: Any) -> Iterator[tuple[str, str]]:
     """Two real `lgp control-plane serve` processes on one database."""
     key = Fernet.generate_key().decode()
     env = dict(
@@ -181,17 +181,17 @@ def two_servers(postgres_url: str) -> Iterator[tuple[str, str]]:
         LGP_DATABASE_URL=postgres_url,
         LGP_ENCRYPTION_KEYS=key,
         LGP_ADMIN_API_KEY=ADMIN_KEY,
-        LGP_LOG_LEVEL="WARNING",
+        LGP_LOG_LEVEL="INFO",
     )
-    procs, urls = [], []
+    procs, urls, logs = [], [], []
     for _ in range(2):
         port = free_port()
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "lgp_cli.main", "control-plane", "serve", "--port", str(port)],
                 env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         )
@@ -200,7 +200,7 @@ def two_servers(postgres_url: str) -> Iterator[tuple[str, str]]:
         for url, proc in zip(urls, procs, strict=True):
             deadline = time.monotonic() + 60
             while True:
-                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "exited"
                 try:
                     if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                         break
@@ -218,6 +218,10 @@ def two_servers(postgres_url: str) -> Iterator[tuple[str, str]]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
+            if proc.stdout is not None:  # the servers' own log lines go through the secret guard too
+                logs.append(proc.stdout.read().decode(errors="replace"))
+                secret_guard.texts.append(("server process log", logs[-1]))
+        assert "GET /v1/listener/desired-state" in "".join(logs)  # the access log was captured
 
 
 def test_long_poll_across_server_processes(two_servers: tuple[str, str]) -> None:

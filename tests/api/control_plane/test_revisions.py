@@ -205,3 +205,30 @@ def test_revision_list_filter_and_404(api: Api) -> None:
         lis.status(str(missing), "DEPLOYING"),
     ):
         assert call.status_code == 404
+
+
+def test_reaper_drops_old_events_and_idempotency_records(api: Api, settings: Settings) -> None:
+    import sqlalchemy as sa
+
+    from control_plane.core.reaper import reap_once
+
+    _, lis, d = setup(api)
+    lis.status(d["latest_revision_id"], "DEPLOYING")
+    api.post("/v1/listeners", {"name": "idem", "namespaces": []}, headers={"Idempotency-Key": "old"})
+    before = api.get(f"/v1/deployments/{d['id']}/events").json()["count"]
+    assert before >= 2
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            oldest = conn.execute(sa.text("SELECT min(id) FROM deployment_event")).scalar_one()
+            conn.execute(
+                sa.text("UPDATE deployment_event SET created_at = now() - interval '31 days' WHERE id = :i"),
+                {"i": oldest},
+            )
+            conn.execute(sa.text("UPDATE idempotency_record SET created_at = now() - interval '2 days'"))
+        reap_once(engine, settings)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM idempotency_record")).scalar_one() == 0
+    finally:
+        engine.dispose()
+    assert api.get(f"/v1/deployments/{d['id']}/events").json()["count"] == before - 1

@@ -3,8 +3,10 @@
 Extensions (for example ``control_plane.licensing``) plug in without editing this file: a module
 ``control_plane.<name>.extension`` with ``install(app, settings)`` may include routers and append
 admission hooks to ``app.state.admission_hooks``; each hook is called as
-``hook(session=..., principal=..., action="deployment.create" | "revision.create", **context)`` before
-the change and refuses it by raising ``fastapi.HTTPException``.
+``hook(session=..., principal=..., action=..., **context)`` before the change and refuses it by raising
+``fastapi.HTTPException``. Actions and their context: ``deployment.create`` (body: DeploymentCreate),
+``deployment.update`` (deployment_id, body: DeploymentUpdate; it creates a revision when what runs
+changes), ``revision.create`` (deployment_id for a new revision, or revision_id for a redeploy).
 """
 
 from __future__ import annotations

@@ -101,6 +101,7 @@ def get_deployment(
     "/{deployment_id}", response_model=DeploymentPublic, responses={**NOT_FOUND, **CONFLICT, **WRITE_ERRORS}
 )
 def update_deployment(
+    request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
     box: BoxDep,
@@ -108,6 +109,7 @@ def update_deployment(
     body: DeploymentUpdate,
 ) -> DeploymentPublic:
     """Change settings. When what runs changes, a new revision is created (``latest_revision_id``)."""
+    admit(request, session, principal, "deployment.update", deployment_id=deployment_id, body=body)
     d, rev = crud.update_deployment(
         session, principal=principal, deployment_id=deployment_id, data=body, box=box
     )

@@ -1,11 +1,11 @@
-"""`lgp control-plane serve|migrate|rotate-keys|settings`: the control plane's process commands."""
+"""`lgp control-plane serve|migrate|rotate-keys|create-api-key|settings`: the control plane's commands."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -28,14 +28,40 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        timeout_graceful_shutdown=10,
-    )
+    common: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": settings.log_level.lower(),
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": 10,
+    }
+    if args.workers > 1:  # each worker process builds the app from the same LGP_* environment
+        uvicorn.run("control_plane.main:create_app", factory=True, workers=args.workers, **common)
+    else:
+        uvicorn.run(create_app(settings), **common)
+    return 0
+
+
+def _create_api_key(args: argparse.Namespace) -> int:
+    """Bootstrap without an admin key: a key for a tenant (created if missing), printed once."""
+    from sqlmodel import Session, select
+
+    from control_plane.core.db import make_engine
+    from control_plane.crud import keys as keys_crud
+    from control_plane.models import Tenant
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session:
+            tenant = session.exec(select(Tenant).where(Tenant.name == args.tenant)).first()
+            if tenant is None:
+                tenant = keys_crud.create_tenant(session, name=args.tenant)
+            _, plaintext = keys_crud.create_api_key(session, tenant_id=tenant.id, name=args.name)
+            session.commit()
+    finally:
+        engine.dispose()
+    print(plaintext)
     return 0
 
 
@@ -84,6 +110,7 @@ def main(argv: list[str]) -> int:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, help="server processes (they share the database)")
     serve.set_defaults(func=_serve)
     mig = sub.add_parser("migrate", help="apply database migrations (to the newest by default)")
     mig.add_argument("--revision", default="head", help="upgrade to this Alembic revision")
@@ -93,6 +120,10 @@ def main(argv: list[str]) -> int:
         "rotate-keys", help="re-encrypt every stored secret with the first LGP_ENCRYPTION_KEYS key"
     )
     rot.set_defaults(func=_rotate_keys)
+    key = sub.add_parser("create-api-key", help="print a new API key for a tenant (created if missing)")
+    key.add_argument("--tenant", default="default", help="tenant name (default: default)")
+    key.add_argument("--name", default="bootstrap", help="a label for the key")
+    key.set_defaults(func=_create_api_key)
     desc = sub.add_parser("settings", help="list every LGP_* setting with its default and meaning")
     desc.set_defaults(func=_describe)
     args = parser.parse_args(argv)

@@ -122,3 +122,76 @@ def test_cli_refuses_bad_settings(postgres_url: str) -> None:
     r = _cli("migrate", env={**env, "LGP_DATABASE_URL": postgres_url, "LGP_ENCRYPTION_KEYS": "nope"})
     assert r.returncode == 2
     assert "LGP_ENCRYPTION_KEYS" in r.stderr and "Fernet" in r.stderr
+
+
+def test_cli_create_api_key_bootstraps_without_an_admin_key(postgres_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from control_plane.core.config import Settings
+    from control_plane.main import create_app
+
+    key = Fernet.generate_key().decode()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LGP_")}
+    env.update(LGP_DATABASE_URL=postgres_url, LGP_ENCRYPTION_KEYS=key)
+    assert _cli("migrate", env=env).returncode == 0
+    r = _cli("create-api-key", "--tenant", "ops", "--name", "first", env=env)
+    assert r.returncode == 0, r.stderr
+    plaintext = r.stdout.strip()
+    assert plaintext.startswith("lgp_")
+    settings = Settings.model_validate({"database_url": postgres_url, "encryption_keys": key})
+    with TestClient(create_app(settings)) as c:
+        keys = c.get("/v1/api-keys", headers={"X-Api-Key": plaintext}).json()
+        assert [(k["name"], k["prefix"]) for k in keys["data"]] == [("first", plaintext[:12])]
+
+
+def test_cli_serve_with_two_workers(postgres_url: str) -> None:
+    import signal
+    import time
+
+    import httpx
+
+    from tests.cluster.procs import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LGP_")}
+    env.update(
+        LGP_DATABASE_URL=postgres_url,
+        LGP_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        LGP_LOG_LEVEL="WARNING",
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lgp_cli.main",
+            "control-plane",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "two workers did not start"
+            time.sleep(0.2)
+        assert _tables(postgres_url) >= OUR_TABLES  # migrated once, under the advisory lock
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)

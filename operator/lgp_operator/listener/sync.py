@@ -80,6 +80,9 @@ class Tracked:
     failing_since: float | None = None
     report_hash: str | None = None
     seen_events: set[str] = field(default_factory=set)
+    # Serialises the status reports of this one deployment between the sync loop and the observer,
+    # so neither holds the listener-wide lock during the observer's HTTP calls.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 class Syncer:
@@ -171,10 +174,15 @@ class Syncer:
                 raise errors[0]
 
     def _apply_deployment(self, d: dict[str, Any], *, verify: bool = False) -> None:
-        dep_id, name, ns = str(d["id"]), d["name"], d["namespace"]
+        dep_id = str(d["id"])
+        tr = self.tracked.setdefault(dep_id, Tracked(dep_id, d["name"], d["namespace"]))
+        with tr.lock:
+            self._apply_tracked(d, tr, verify=verify)
+
+    def _apply_tracked(self, d: dict[str, Any], tr: Tracked, *, verify: bool) -> None:
+        dep_id, name, ns = tr.deployment_id, tr.name, tr.namespace
         rev = d.get("revision") or {}
         rev_id = str(rev["id"]) if rev else None
-        tr = self.tracked.setdefault(dep_id, Tracked(dep_id, name, ns))
         tr.revision_id, tr.revision_status = rev_id, rev.get("status")
         if not self.allowed(ns):
             self._refuse(
@@ -308,6 +316,7 @@ class Syncer:
     def _report_status(
         self, tr: Tracked, rev_id: str, status: str, reason: str | None, message: str | None
     ) -> None:
+        """Report a revision transition once; the caller holds ``tr.lock``."""
         try:
             self.cp.report_status(rev_id, status, reason, message)
         except Refused as e:
@@ -319,35 +328,43 @@ class Syncer:
 
     # ------------------------------------------------------------------ observe
     def observe(self) -> None:
-        """Read every LangGraphPlatform of this listener and report outcomes, conditions, events."""
+        """Read every LangGraphPlatform of this listener and report outcomes, conditions, events.
+
+        Only the snapshot of what is tracked is taken under the listener-wide lock; the reads and the
+        reports to the control plane happen outside it, so applying new revisions never waits for them.
+        """
         with self._lock:
-            if self.listener_id is None:
-                return
+            listener_id = self.listener_id
             by_ns: dict[str, list[Tracked]] = {}
             for tr in self.tracked.values():
                 by_ns.setdefault(tr.namespace, []).append(tr)
-            for ns, trs in by_ns.items():
-                if not self.allowed(ns):
-                    continue
-                try:
-                    items = self._platforms().get(
-                        namespace=ns, label_selector=f"{LABEL_LISTENER_ID}={self.listener_id}"
-                    )
-                    events = self.core.list_namespaced_event(ns).items
-                except ApiException as e:
-                    self.metrics.errors.labels(kind="observe").inc()
-                    log.warning("cannot read namespace %s: %s", ns, e.reason)
-                    continue
-                live = {
-                    o["metadata"]["labels"].get(LABEL_DEPLOYMENT_ID): o
-                    for o in (i.to_dict() for i in items.items)
-                }
-                by_owner = _events_by_deployment(trs, events)
-                for tr in trs:
-                    obj = live.get(tr.deployment_id)
-                    if obj is not None:
+        if listener_id is None:
+            return
+        for ns, trs in by_ns.items():
+            if not self.allowed(ns):
+                continue
+            try:
+                items = self._platforms().get(
+                    namespace=ns, label_selector=f"{LABEL_LISTENER_ID}={listener_id}"
+                )
+                events = self.core.list_namespaced_event(ns).items
+            except ApiException as e:
+                self.metrics.errors.labels(kind="observe").inc()
+                log.warning("cannot read namespace %s: %s", ns, e.reason)
+                continue
+            live = {
+                o["metadata"]["labels"].get(LABEL_DEPLOYMENT_ID): o
+                for o in (i.to_dict() for i in items.items)
+            }
+            by_owner = _events_by_deployment(trs, events)
+            for tr in trs:
+                obj = live.get(tr.deployment_id)
+                if obj is not None:
+                    with tr.lock:
                         self._observe_one(tr, obj, by_owner.get(tr.deployment_id, []))
-                    elif tr.deployment_id in self.applied and tr.deployment_id not in self.pending_deletions:
+                    continue
+                with self._lock:
+                    if tr.deployment_id in self.applied and tr.deployment_id not in self.pending_deletions:
                         # deleted behind our back (kubectl delete): apply it again on the next round
                         log.warning(
                             "LangGraphPlatform %s/%s is missing; it will be applied again", ns, tr.name

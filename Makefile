@@ -56,6 +56,10 @@ manifests: venv ## Generate crds/ from the CR models, and copy the CRDs and oper
 	$(PY) -m lgp_operator.manifests
 	$(PY) scripts/sync-chart.py
 
+.PHONY: docs
+docs: venv ## Regenerate docs/settings.md from the settings classes
+	$(PY) scripts/settings-doc.py
+
 .PHONY: test-unit
 test-unit: venv ## Unit tier: pure code
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -13,6 +13,7 @@ Rules this module keeps:
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from typing import Any
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
-from lgp_operator.api import API_VERSION, KIND
+from lgp_operator.api import API_VERSION, GROUP, KIND, PLURAL, VERSION
 
 from .client import ControlPlaneClient, Refused, Unavailable
 from .metrics import ListenerMetrics
@@ -59,7 +60,7 @@ def _events_by_deployment(trs: list[Tracked], events: list[Any]) -> dict[str, li
     names = sorted(((tr.name, tr.deployment_id) for tr in trs), key=lambda x: -len(x[0]))
     out: dict[str, list[Any]] = {}
     for ev in events:
-        obj = (ev.involved_object.name if ev.involved_object else None) or ""
+        obj = (ev.get("involvedObject") or {}).get("name") or ""
         for name, dep_id in names:
             if obj == name or obj.startswith(name + "-"):
                 out.setdefault(dep_id, []).append(ev)
@@ -99,6 +100,7 @@ class Syncer:
         self.cp = cp
         self.api = api
         self.core = client.CoreV1Api(api)
+        self.custom = client.CustomObjectsApi(api)
         self.dyn = dynamic.DynamicClient(api)
         self.namespaces = set(namespaces)
         self.metrics = metrics
@@ -344,18 +346,18 @@ class Syncer:
             if not self.allowed(ns):
                 continue
             try:
-                items = self._platforms().get(
-                    namespace=ns, label_selector=f"{LABEL_LISTENER_ID}={listener_id}"
-                )
-                events = self.core.list_namespaced_event(ns).items
+                # plain JSON, not client models: decoding thousands of events into objects every few
+                # seconds would starve the sync loop of the interpreter
+                items = self.custom.list_namespaced_custom_object(
+                    GROUP, VERSION, ns, PLURAL, label_selector=f"{LABEL_LISTENER_ID}={listener_id}"
+                )["items"]
+                raw = self.core.list_namespaced_event(ns, _preload_content=False)
+                events = json.loads(raw.data)["items"]
             except ApiException as e:
                 self.metrics.errors.labels(kind="observe").inc()
                 log.warning("cannot read namespace %s: %s", ns, e.reason)
                 continue
-            live = {
-                o["metadata"]["labels"].get(LABEL_DEPLOYMENT_ID): o
-                for o in (i.to_dict() for i in items.items)
-            }
+            live = {(o["metadata"].get("labels") or {}).get(LABEL_DEPLOYMENT_ID): o for o in items}
             by_owner = _events_by_deployment(trs, events)
             for tr in trs:
                 obj = live.get(tr.deployment_id)
@@ -414,20 +416,21 @@ class Syncer:
             report["endpoint"] = status["endpoint"]
         new_events = []
         for ev in events:
-            io = ev.involved_object
-            key = f"{ev.metadata.uid}:{ev.count or 1}"
+            io = ev.get("involvedObject") or {}
+            count = ev.get("count") or 1
+            key = f"{ev['metadata'].get('uid')}:{count}"
             if key in tr.seen_events:
                 continue
             tr.seen_events.add(key)
-            when = ev.last_timestamp or ev.event_time or ev.metadata.creation_timestamp
+            when = ev.get("lastTimestamp") or ev.get("eventTime") or ev["metadata"].get("creationTimestamp")
             new_events.append(
                 {
-                    "type": ev.type if ev.type in ("Normal", "Warning") else "Normal",
-                    "reason": (ev.reason or "Unknown")[:200],
-                    "message": (ev.message or "")[:2000],
-                    "object": f"{io.kind}/{io.name}",
-                    "count": ev.count or 1,
-                    "timestamp": when.isoformat() if when else None,
+                    "type": ev.get("type") if ev.get("type") in ("Normal", "Warning") else "Normal",
+                    "reason": (ev.get("reason") or "Unknown")[:200],
+                    "message": (ev.get("message") or "")[:2000],
+                    "object": f"{io.get('kind')}/{io.get('name')}",
+                    "count": count,
+                    "timestamp": when,
                 }
             )
         h = spec_hash({k: v for k, v in report.items()})

@@ -17,12 +17,29 @@ sys.path[:0] = [str(ROOT), str(ROOT / "operator")]
 
 from lgp_operator.listener.settings import ListenerSettings  # noqa: E402
 from lgp_operator.settings import OperatorSettings  # noqa: E402
+from control_plane.licensing.extension import LicensingSettings  # noqa: E402
 from lgp_operator.usage.settings import UsageSettings  # noqa: E402
+
+# Read by control_plane.licensing.config.LicenseConfig.from_env (not a settings class).
+LICENSE_ENV = [
+    ("LGP_LICENSE_KEY", "", "The installation's license token."),
+    ("LGP_LICENSE_KEY_FILE", "", "A file holding the license token (instead of LGP_LICENSE_KEY)."),
+    (
+        "LGP_LICENSE_PUBLIC_KEYS",
+        "",
+        "Self-issued public keys to trust: PEM blocks and/or base64 raw Ed25519 keys.",
+    ),
+    ("LGP_LICENSE_PUBLIC_KEYS_FILE", "", "A file of public keys to trust (same format)."),
+    ("LGP_LICENSE_TRUST_EMBEDDED_KEY", "`true`", "Trust the lgp project's embedded public key."),
+    ("LGP_LICENSE_GRACE_DAYS", "`14`", "After expiry, new deployments and revisions stay allowed this long."),
+    ("LGP_LICENSE_LEEWAY_SECONDS", "`300`", "Clock skew allowed on not-before and expiry."),
+]
 
 from control_plane.core.config import Settings as ControlPlaneSettings  # noqa: E402
 
 COMPONENTS: list[tuple[str, str, Any]] = [
     ("Control plane", "`lgp control-plane serve`", ControlPlaneSettings),
+    ("Control plane: license", "`lgp control-plane serve`", LicensingSettings),
     ("Operator", "`lgp operator run`", OperatorSettings),
     ("Listener", "`lgp listener run`", ListenerSettings),
     ("Usage reporter", "`lgp usage run`", UsageSettings),
@@ -57,6 +74,8 @@ def render() -> str:
         for name, f in cls.model_fields.items():
             desc = (f.description or "").replace("|", "\\|").replace("\n", " ")
             out.append(f"| `{prefix}{name.upper()}` | {_default(f)} | {desc} |")
+        if cls is LicensingSettings:
+            out += [f"| `{var}` | {default} | {desc} |" for var, default, desc in LICENSE_ENV]
         out.append("")
     return "\n".join(out)
 

@@ -17,8 +17,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "operator")]
 
 from lgp_operator.listener.settings import ListenerSettings  # noqa: E402
 from lgp_operator.settings import OperatorSettings  # noqa: E402
-from control_plane.licensing.extension import LicensingSettings  # noqa: E402
 from lgp_operator.usage.settings import UsageSettings  # noqa: E402
+
+from control_plane.licensing.extension import LicensingSettings  # noqa: E402
 
 # Read by control_plane.licensing.config.LicenseConfig.from_env (not a settings class).
 LICENSE_ENV = [

@@ -63,6 +63,7 @@ class ListenerRunner:
             namespaces=settings.namespaces,
             metrics=self.metrics,
             failure_grace_seconds=settings.failure_grace_seconds,
+            apply_concurrency=settings.apply_concurrency,
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -31,6 +31,9 @@ class ListenerSettings(BaseSettings):
         ge=0,
         description="How long Degraded must hold before a revision is reported DEPLOY_FAILED.",
     )
+    apply_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Deployments applied side by side when many change at once."
+    )
     backoff_max_seconds: float = Field(default=30, gt=0, description="Longest wait between retries.")
     http_host: str = Field(default="0.0.0.0", description="Address of /healthz and /metrics.")  # noqa: S104
     http_port: int = Field(

@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,7 @@ class Syncer:
         namespaces: list[str],
         metrics: ListenerMetrics,
         failure_grace_seconds: float = 10.0,
+        apply_concurrency: int = 8,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cp = cp
@@ -112,8 +114,11 @@ class Syncer:
         self.pending_deletions: set[str] = set()
         self.refused: dict[str, str] = {}  # revision id -> reason already reported
         self.applied: dict[str, str] = {}  # deployment id -> hash of the objects last applied
+        self.applied_secret: dict[str, str] = {}  # deployment id -> hash of the Secret last applied
+        self.apply_concurrency = apply_concurrency
         self.needs_apply = False  # set by the observer when a LangGraphPlatform went missing
         self.writes = 0  # Kubernetes write calls made (tests count them)
+        self._writes_lock = threading.Lock()
         self._lock = threading.RLock()
         self._crd: Any = None
 
@@ -136,13 +141,17 @@ class Syncer:
             raise
 
     def _apply(self, resource: Any, body: dict[str, Any]) -> None:
-        self.writes += 1
+        self._count_write()
         resource.server_side_apply(
             body=body,
             namespace=body["metadata"]["namespace"],
             field_manager=FIELD_MANAGER,
             force_conflicts=True,
         )
+
+    def _count_write(self) -> None:
+        with self._writes_lock:
+            self.writes += 1
 
     def allowed(self, namespace: str) -> bool:
         return not self.namespaces or namespace in self.namespaces
@@ -159,7 +168,9 @@ class Syncer:
         with self._lock:
             self.listener_id = str(state["listener_id"])
             errors: list[Exception] = []
-            for d in state["deployments"]:
+            self._platforms()  # discover once, before the fan-out
+
+            def one(d: dict[str, Any]) -> None:
                 try:
                     self._apply_deployment(d, verify=verify)
                 except (ApiException, Unavailable) as e:
@@ -171,6 +182,10 @@ class Syncer:
                         d["name"],
                         getattr(e, "reason", None) or e,
                     )
+
+            # deployments are independent (each has its own lock): apply them side by side
+            with ThreadPoolExecutor(max_workers=self.apply_concurrency, thread_name_prefix="apply") as pool:
+                list(pool.map(one, state["deployments"]))
             self.version = int(state["version"])
             if errors:
                 raise errors[0]
@@ -208,8 +223,12 @@ class Syncer:
             return
         key = spec_hash({"platform": objs.platform, "secret": objs.secret})
         if verify or self.applied.get(dep_id) != key:
-            self._apply_objects(objs)
+            secret_key = spec_hash(objs.secret)
+            self._apply_objects(
+                objs, secret_unchanged=not verify and self.applied_secret.get(dep_id) == secret_key
+            )
             self.applied[dep_id] = key
+            self.applied_secret[dep_id] = secret_key
         if tr.revision_status in IN_FLIGHT and tr.reported.get(rev_id) is None:
             self._report_status(
                 tr,
@@ -219,8 +238,8 @@ class Syncer:
                 f"LangGraphPlatform {ns}/{name} applied for revision {rev.get('number')}",
             )
 
-    def _apply_objects(self, objs: DesiredObjects) -> None:
-        if objs.secret is not None:
+    def _apply_objects(self, objs: DesiredObjects, *, secret_unchanged: bool = False) -> None:
+        if objs.secret is not None and not secret_unchanged:
             live = self._read(self._secrets(), objs.secret["metadata"]["name"], objs.namespace)
             want = {k: base64.b64encode(v.encode()).decode() for k, v in objs.secret["stringData"].items()}
             if (
@@ -269,7 +288,7 @@ class Syncer:
                 tr.name,
             )
         if mine and live is not None and not live["metadata"].get("deletionTimestamp"):
-            self.writes += 1
+            self._count_write()
             self._platforms().delete(
                 name=tr.name, namespace=tr.namespace, body={"propagationPolicy": "Background"}
             )
@@ -283,7 +302,7 @@ class Syncer:
         for secret in self.core.list_namespaced_secret(
             tr.namespace, label_selector=f"{LABEL_DEPLOYMENT_ID}={tr.deployment_id}"
         ).items:
-            self.writes += 1
+            self._count_write()
             try:
                 self.core.delete_namespaced_secret(secret.metadata.name, tr.namespace)
             except ApiException as e:
@@ -294,6 +313,7 @@ class Syncer:
             self.pending_deletions.discard(tr.deployment_id)
             self.tracked.pop(tr.deployment_id, None)
             self.applied.pop(tr.deployment_id, None)
+            self.applied_secret.pop(tr.deployment_id, None)
 
     def _refuse(self, tr: Tracked, reason: str, message: str) -> None:
         log.warning("refused deployment %s/%s: %s", tr.namespace, tr.name, message)
@@ -372,6 +392,7 @@ class Syncer:
                             "LangGraphPlatform %s/%s is missing; it will be applied again", ns, tr.name
                         )
                         self.applied.pop(tr.deployment_id, None)
+                        self.applied_secret.pop(tr.deployment_id, None)
                         self.needs_apply = True
 
     def _observe_one(self, tr: Tracked, obj: dict[str, Any], events: list[Any]) -> None:

@@ -12,7 +12,7 @@ PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages the tests and `make dev` need (the cluster build adds its own in build.sh).
-APT_PACKAGES := postgresql redis-server openssl curl ca-certificates rsync python3-venv
+APT_PACKAGES := postgresql redis-server openssl curl ca-certificates rsync python3-venv chromium
 PYTEST_ARGS ?=
 
 .PHONY: help

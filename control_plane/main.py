@@ -42,7 +42,7 @@ from control_plane.spec import FieldError
 from control_plane.state_machine import TransitionRefused
 
 log = logging.getLogger("control_plane")
-EXTENSIONS = ("control_plane.licensing.extension",)
+EXTENSIONS = ("control_plane.licensing.extension", "control_plane.ui.extension")
 
 
 def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""A small server-rendered web UI for the control plane (see ``extension``)."""

@@ -67,7 +67,22 @@ BASE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-{% if refresh %}<meta http-equiv="refresh" content="{{ refresh }}{% if refresh_url %}; url={{ refresh_url }}{% endif %}">{% endif %}
+{% if refresh %}
+<noscript><meta http-equiv="refresh" content="{{ refresh }}{% if refresh_url %}; url={{ refresh_url }}{% endif %}"></noscript>
+<script id="auto-refresh" data-seconds="{{ refresh }}" data-url="{{ refresh_url or '' }}">
+  // reload while something is in flight, but never under someone typing into a form
+  (function () {
+    var me = document.getElementById("auto-refresh");
+    var url = me.dataset.url || location.pathname;
+    function tick() {
+      var a = document.activeElement;
+      var typing = a && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName) && a.value;
+      if (typing) { setTimeout(tick, 1000); } else { location.replace(url); }
+    }
+    setTimeout(tick, Number(me.dataset.seconds) * 1000);
+  })();
+</script>
+{% endif %}
 <title>{% block title %}lgp{% endblock %} · lgp</title>
 <link rel="stylesheet" href="/ui/static/ui.css">
 </head>

@@ -142,7 +142,7 @@ def test_deployment_lifecycle_through_the_ui(page: Any, tenant: Tenant, tmp_path
     expect(page.locator("#secret-names")).to_contain_text("OPENAI_API_KEY")
     expect(page.locator("#revision-1 .status")).to_have_text("AWAITING_DEPLOY")
     expect(page.locator("#why")).to_contain_text("waits for the listener")
-    assert page.locator('meta[http-equiv="refresh"]').count() == 1  # in flight: the page refreshes itself
+    assert page.locator("#auto-refresh").count() == 1  # in flight: the page refreshes itself
     pages.snap()
     d = deployment_json(tenant, deployment_id)
     assert d["secret_names"] == ["OPENAI_API_KEY"] and d["ingress"]["host"] == "support.example.com"
@@ -172,7 +172,7 @@ def test_deployment_lifecycle_through_the_ui(page: Any, tenant: Tenant, tmp_path
     expect(page.locator("#revision-1 .status")).to_have_text("DEPLOYED")
     expect(page.locator("#deployment-status")).to_have_text("READY")
     expect(page.locator("#revision-1")).to_contain_text("active")
-    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    assert page.locator("#auto-refresh").count() == 0
     pages.snap()
 
     # a bad image for a new revision: 422 next to the image field; then a good one

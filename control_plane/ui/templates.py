@@ -148,7 +148,7 @@ DEPLOYMENTS = """{% extends "base.html" %}
       <td><span class="badge {{ d.status }}">{{ d.status }}</span></td>
       <td class="mono">{{ d.image }}</td>
       <td>{% if d.active_number %}#{{ d.active_number }}{% else %}<span class="muted">none</span>{% endif %}</td>
-      <td>{% if d.endpoint %}<a href="{{ d.endpoint }}" rel="noreferrer">{{ d.endpoint }}</a>{% else %}
+      <td>{% if d.endpoint and d.endpoint.startswith(("https://", "http://")) %}<a href="{{ d.endpoint }}" rel="noreferrer">{{ d.endpoint }}</a>{% elif d.endpoint %}{{ d.endpoint }}{% else %}
         <span class="muted">-</span>{% endif %}</td>
       <td>{{ d.replicas }}</td>
     </tr>

@@ -123,6 +123,7 @@ def test_deployment_lifecycle_through_the_ui(page: Any, tenant: Tenant, tmp_path
     expect(page.locator("#error-image")).to_have_count(0)
     expect(page.locator("#secrets")).to_have_value("")
     expect(page.locator("#env")).to_have_value(f"LOG_LEVEL={env_value}")
+    page.screenshot(path=str(tmp_path / "new-422.png"), full_page=True)
     pages.snap()
 
     # a namespace the listener may not manage: the error from the CRUD layer, next to its field
@@ -156,6 +157,7 @@ def test_deployment_lifecycle_through_the_ui(page: Any, tenant: Tenant, tmp_path
     expect(row).to_contain_text("development")
     expect(row).to_contain_text(IMAGE_1)
     expect(row.locator(".badge")).to_have_text("PENDING")
+    page.screenshot(path=str(tmp_path / "list.png"))
     page.fill("input[name=name]", name[-6:])
     page.click("text=Filter")
     expect(page.locator("#deployments tbody tr")).to_have_count(1)

@@ -118,3 +118,35 @@ def test_cookies_are_secure_over_https_and_ui_routes_stay_out_of_openapi(postgre
         assert "SameSite=strict" in cookie and "Path=/ui" in cookie
     paths = app.openapi()["paths"]
     assert paths and not [p for p in paths if p == "/" or p.startswith("/ui")]
+
+
+def test_what_the_listener_reports_shows_in_the_list_and_the_detail(client: TestClient) -> None:
+    token, listener = _signed_in(client)
+    r = client.post("/ui/deployments/new", data=_form(token, listener, "support"), follow_redirects=False)
+    assert r.status_code == 303, r.text
+    deployment_id = r.headers["location"].split("/")[3].split("?")[0]
+    report = {
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "ImagePullBackOff",
+                "message": "pull access denied",
+            }
+        ],
+        "events": [{"type": "Warning", "reason": "Failed", "message": "Back-off pulling image"}],
+        "replicas": {"desired": 3, "ready": 1},
+        "endpoint": "https://support.example.com",
+    }
+    r = client.post(
+        f"/v1/listener/deployments/{deployment_id}/report",
+        json=report,
+        headers={"Authorization": f"Bearer {listener['token']}"},
+    )
+    assert r.status_code < 300, r.text
+    page = client.get("/ui/deployments").text
+    assert '<a href="https://support.example.com" rel="noreferrer">' in page and "<td>1/3</td>" in page
+    detail = client.get(f"/ui/deployments/{deployment_id}").text
+    assert "ImagePullBackOff" in detail and "pull access denied" in detail  # conditions: why it is stuck
+    assert "Back-off pulling image" in detail  # the latest events
+    assert "1 ready of 3" in detail

@@ -193,7 +193,9 @@ class DevStack:
             return httpx.get(self.url + "/readyz", timeout=2, trust_env=False).status_code == 200
 
         wait_for(ready, timeout=60, what="the control plane /readyz")
-        _say(f"  control plane   {self.url} (API under /v1, docs at {self.url}/docs)")
+        _say(
+            f"  control plane   {self.url} (web UI at {self.url}/ui, API under /v1, docs at {self.url}/docs)"
+        )
 
     def start_listener(self) -> None:
         import httpx
@@ -249,6 +251,7 @@ Create a first deployment and wait until it is DEPLOYED:
   .venv/bin/lgp deployments create hello --image {image} --listener {self.listener["id"]} \\
       --namespace {NAMESPACE} --wait
 
+Or open {self.url}/ui and sign in with the admin key above.
 Then: .venv/bin/lgp deployments list   |   kubectl -n {NAMESPACE} get lgp,deploy,pods
 Logs: {self.workdir}/logs/
 Press Ctrl-C to stop everything.

@@ -25,6 +25,7 @@ from kubernetes import client, config, watch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.cluster import Cluster, PostgresServer, SimulatedKubelet
+from tests.cluster.crd import install_crd
 from tests.cluster.procs import wait_for
 from tests.integration.listener.conftest import LGP, ControlPlane, Process
 
@@ -141,13 +142,7 @@ def main() -> None:
     kubelet = None
     try:
         api = config.new_client_from_config(str(cluster.kubeconfig))
-        import yaml
-
-        crd = yaml.safe_load(
-            (Path(__file__).resolve().parents[1] / "crds" / "langgraphplatforms.yaml").read_text()
-        )
-        client.ApiextensionsV1Api(api).create_custom_resource_definition(crd)
-        time.sleep(2)  # let the CRD become established before the operator lists it
+        install_crd(api)
         db = f"bench_{uuid.uuid4().hex[:8]}"
         cp = ControlPlane(pg.create_database(db), work)
         cp.start()

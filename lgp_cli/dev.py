@@ -128,31 +128,14 @@ class DevStack:
         return kubeconfig
 
     def install_crd(self) -> None:
-        import yaml
         from kubernetes import client, config
 
-        from tests.cluster.procs import wait_for
+        from tests.cluster.crd import install_crd
 
         api = config.new_client_from_config(str(self.kubeconfig))
-        ext = client.ApiextensionsV1Api(api)
-        body = yaml.safe_load((REPO / "crds" / "langgraphplatforms.yaml").read_text())
-        try:
-            ext.create_custom_resource_definition(body)
-        except client.ApiException as e:
-            if e.status != 409:
-                raise
-            existing = ext.read_custom_resource_definition(body["metadata"]["name"])
-            body["metadata"]["resourceVersion"] = existing.metadata.resource_version
-            ext.replace_custom_resource_definition(body["metadata"]["name"], body)
-
-        def established() -> bool:
-            crd = ext.read_custom_resource_definition(body["metadata"]["name"])
-            return any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
-
-        wait_for(established, timeout=30, what="the LangGraphPlatform CRD")
-        core = client.CoreV1Api(api)
+        install_crd(api)
         with contextlib.suppress(client.ApiException):
-            core.create_namespace({"metadata": {"name": NAMESPACE}})
+            client.CoreV1Api(api).create_namespace({"metadata": {"name": NAMESPACE}})
         _say(f"  CRD             langgraphplatforms.lgp.dev installed; namespace {NAMESPACE} ready")
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -26,6 +26,7 @@ from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
 from lgp_operator.api import API_VERSION, GROUP, KIND, PLURAL, VERSION
+from lgp_operator.k8s.apply import is_subset
 
 from .client import ControlPlaneClient, Refused, Unavailable
 from .metrics import ListenerMetrics
@@ -44,15 +45,6 @@ log = logging.getLogger("lgp.listener")
 
 IN_FLIGHT = {"QUEUED", "AWAITING_DEPLOY"}
 FINAL = {"DEPLOYED", "DEPLOY_FAILED", "INTERRUPTED", "SKIPPED", "REPLACED"}
-
-
-def is_subset(want: Any, have: Any) -> bool:
-    """Every key ``want`` sets has the same value in ``have`` (which may carry server defaults)."""
-    if isinstance(want, dict):
-        return isinstance(have, dict) and all(k in have and is_subset(v, have[k]) for k, v in want.items())
-    if isinstance(want, list):
-        return isinstance(have, list) and len(want) == len(have) and all(map(is_subset, want, have))
-    return bool(want == have)
 
 
 def _events_by_deployment(trs: list[Tracked], events: list[Any]) -> dict[str, list[Any]]:

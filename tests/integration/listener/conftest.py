@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from cryptography.fernet import Fernet
 from kubernetes import client
 
+from tests.cluster.crd import install_crd
 from tests.cluster.procs import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[3]
@@ -158,20 +158,7 @@ class Process:
 @pytest.fixture(scope="module")
 def crd(k8s: client.ApiClient) -> None:
     """The LangGraphPlatform CRD, from crds/ (generated from the models)."""
-    ext = client.ApiextensionsV1Api(k8s)
-    body = yaml.safe_load((REPO / "crds" / "langgraphplatforms.yaml").read_text())
-    try:
-        ext.create_custom_resource_definition(body)
-    except client.ApiException as e:
-        if e.status != 409:
-            raise
-        ext.patch_custom_resource_definition(body["metadata"]["name"], body)
-
-    def established() -> bool:
-        got = ext.read_custom_resource_definition(body["metadata"]["name"])
-        return any(c.type == "Established" and c.status == "True" for c in got.status.conditions or [])
-
-    wait_for(established, timeout=30, what="the LangGraphPlatform CRD to be established")
+    install_crd(k8s)
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,12 @@ import os
 import random
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client
 from lgp_operator.usage.buffer import Buffer
 from lgp_operator.usage.reporter import Reporter, ReporterConfig
@@ -25,6 +23,7 @@ from lgp_operator.usage.sinks import HttpSink
 from lgp_operator.usage.targets import KubernetesTargets, TargetError
 
 from tests.api.usage.conftest import FlakySink, floor_hour, seed_usage
+from tests.cluster.crd import install_crd
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -32,21 +31,7 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def crd(k8s: client.ApiClient) -> None:
     """The LangGraphPlatform CRD from crds/ (generated from the operator's models)."""
-    ext = client.ApiextensionsV1Api(k8s)
-    body = yaml.safe_load((REPO / "crds" / "langgraphplatforms.yaml").read_text())
-    try:
-        ext.create_custom_resource_definition(body)
-    except client.ApiException as e:
-        if e.status != 409:
-            raise
-    deadline = time.monotonic() + 30
-    while True:
-        got = ext.read_custom_resource_definition(body["metadata"]["name"])
-        if any(c.type == "Established" and c.status == "True" for c in got.status.conditions or []):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("the LangGraphPlatform CRD was not established in 30 s")
-        time.sleep(0.2)
+    install_crd(k8s)
 
 
 @pytest.fixture

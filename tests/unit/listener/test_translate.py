@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from lgp_operator.listener.sync import is_subset
+from lgp_operator.k8s.apply import is_subset
 from lgp_operator.listener.translate import (
     LABEL_DEPLOYMENT_ID,
     TranslationError,

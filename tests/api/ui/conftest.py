@@ -121,7 +121,11 @@ def ui_server(postgres_server: Any) -> Iterator[Server]:
     recorder.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     old_level = root.level
-    root.addHandler(recorder)
+    # uvicorn's own loggers too: a uvicorn started earlier in this process with its default logging
+    # config leaves them with propagate=False, so the root logger alone would miss the access log
+    loggers = [root, logging.getLogger("uvicorn.access"), logging.getLogger("uvicorn.error")]
+    for lg in loggers:
+        lg.addHandler(recorder)
     root.setLevel(logging.DEBUG)
     port = free_port()
     config = uvicorn.Config(
@@ -146,7 +150,8 @@ def ui_server(postgres_server: Any) -> Iterator[Server]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
-        root.removeHandler(recorder)
+        for lg in loggers:
+            lg.removeHandler(recorder)
         root.setLevel(old_level)
         postgres_server.drop_database(db)
 

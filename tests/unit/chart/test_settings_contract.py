@@ -11,6 +11,9 @@ from lgp_operator.usage.settings import UsageSettings
 from pydantic_settings import BaseSettings
 
 from control_plane.core.config import Settings as ControlPlaneSettings
+from control_plane.licensing.config import ENV_GRACE_DAYS, ENV_KEY, LicenseConfig
+from control_plane.licensing.extension import LicensingSettings
+from control_plane.licensing.keys import ENV_PUBLIC_KEYS
 
 ALL_OPERATOR_OPTIONS = {
     "operator": {
@@ -35,11 +38,40 @@ def literal_env(rendered: Any, deployment: str) -> dict[str, str]:
     return {k: v for k, v in rendered.env(deployment).items() if isinstance(v, str)}
 
 
+# read by control_plane.licensing.config.LicenseConfig.from_env (not a settings class)
+LICENSE_ENV = {ENV_KEY, ENV_GRACE_DAYS, ENV_PUBLIC_KEYS}
+
+
 def test_control_plane_env_is_its_settings(render: Any) -> None:
     env = render({}).env("lgp-control-plane")
     names = set(env) - {"LGP_POSTGRES_PASSWORD"}  # only an input of the $(...) database URL
-    assert names <= env_names(ControlPlaneSettings), names - env_names(ControlPlaneSettings)
+    known = env_names(ControlPlaneSettings) | env_names(LicensingSettings) | LICENSE_ENV
+    assert names <= known, names - known
     assert {"LGP_DATABASE_URL", "LGP_ENCRYPTION_KEYS", "LGP_ADMIN_API_KEY", "LGP_ENVIRONMENT"} <= names
+    assert env["LGP_LICENSE_REQUIRED"] == "false" and ENV_KEY not in env
+
+
+def test_control_plane_license_values_reach_its_license_settings(render: Any, from_env: Any) -> None:
+    pub = "MCowBQYDK2VwAyEA" + "A" * 43 + "="  # shape only: the rendered string is passed through as is
+    env = render(
+        {
+            "controlPlane": {
+                "license": {
+                    "existingSecret": "lgp-license",
+                    "required": True,
+                    "publicKeys": pub,
+                    "graceDays": 7,
+                }
+            }
+        }
+    ).env("lgp-control-plane")
+    assert env[ENV_KEY] == {"secretKeyRef": {"name": "lgp-license", "key": "license-key"}}
+    assert env[ENV_PUBLIC_KEYS] == pub
+    assert from_env(LicensingSettings, {"LGP_LICENSE_REQUIRED": env["LGP_LICENSE_REQUIRED"]}).required is True
+    config = LicenseConfig.from_env(
+        {ENV_GRACE_DAYS: env[ENV_GRACE_DAYS], "LGP_LICENSE_TRUST_EMBEDDED_KEY": "true"}
+    )
+    assert config.grace.days == 7
 
 
 def test_operator_env_is_its_settings_and_parses(render: Any, from_env: Any) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
@@ -40,3 +43,16 @@ def test_redis_answers_ping(redis_server):
     with socket.create_connection(("127.0.0.1", redis_server.port), timeout=5) as s:
         s.sendall(b"PING\r\n")
         assert s.recv(64) == b"+PONG\r\n"
+
+
+def test_a_killed_postgres_leaves_nothing_in_dev_shm():
+    shm = Path("/dev/shm")
+    before = set(shm.glob("PostgreSQL.*"))
+    pg = PostgresServer.start()
+    with psycopg.connect(pg.dsn) as conn:  # parallel-capable work allocates dynamic shared memory
+        conn.execute("set max_parallel_workers_per_gather = 2; select count(*) from generate_series(1, 1000)")
+    pids, workdir = pg.pids(), pg.group.workdir
+    os.kill(pg.group.procs["postgres"].pid, signal.SIGKILL)
+    pg.stop()
+    wait_deleted([workdir], pids, timeout=15)
+    assert set(shm.glob("PostgreSQL.*")) <= before

@@ -131,6 +131,10 @@ class PostgresServer:
                     "max_connections=300",
                     "-c",
                     "shared_buffers=128MB",
+                    # dynamic shared memory in the data directory, not /dev/shm: a killed server
+                    # leaves nothing outside the directory the watchdog removes
+                    "-c",
+                    "dynamic_shared_memory_type=mmap",
                 ],
                 log=log,
                 user=run_as,

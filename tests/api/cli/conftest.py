@@ -9,7 +9,6 @@ import io
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import threading
@@ -23,10 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from lgp_cli.main import main
-from tests.cluster.procs import free_port, wait_for
+from tests.cluster.control_plane import ControlPlaneProcess
 
 REPO = Path(__file__).resolve().parents[3]
 LGP = [sys.executable, "-m", "lgp_cli.main"]
@@ -34,59 +32,12 @@ IMAGE = "registry.example.com/agents/echo:1.0"
 _LOGS: list[Path] = []  # the control planes' logs: secret values must not be there either
 
 
-class ControlPlane:
-    """`lgp control-plane serve` as a process on its own database."""
+class ControlPlane(ControlPlaneProcess):
+    """`lgp control-plane serve` as a process on its own database; its log is checked for secrets."""
 
     def __init__(self, database_url: str, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.admin_key = "lgp-admin-" + secrets.token_urlsafe(24)
-        self.log = workdir / f"control-plane-{self.port}.log"
+        super().__init__(database_url, workdir, {"LGP_DB_CONNECT_TIMEOUT_SECONDS": "2"})
         _LOGS.append(self.log)
-        self.env = dict(
-            os.environ,
-            LGP_DATABASE_URL=database_url,
-            LGP_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-            LGP_ADMIN_API_KEY=self.admin_key,
-            LGP_ENVIRONMENT="development",
-            LGP_DB_CONNECT_TIMEOUT_SECONDS="2",
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> ControlPlane:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [*LGP, "control-plane", "serve", "--port", str(self.port)],
-                env=self.env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-        def ready() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"control plane exited:\n{self.log.read_text(errors='replace')[-3000:]}")
-            return httpx.get(self.url + "/readyz", timeout=2, trust_env=False).status_code == 200
-
-        wait_for(ready, timeout=60, what="control plane /readyz")
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def api(self, key: str) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url + "/v1", headers={"X-Api-Key": key}, timeout=30, trust_env=False
-        )
 
 
 @pytest.fixture(scope="session")

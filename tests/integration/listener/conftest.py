@@ -5,81 +5,34 @@ and the SIMULATED kubelet (no container runtime here)."""
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from cryptography.fernet import Fernet
 from kubernetes import client
 
+from tests.cluster.control_plane import LGP, ControlPlaneProcess
 from tests.cluster.crd import install_crd
-from tests.cluster.procs import free_port, wait_for
+from tests.cluster.procs import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
-LGP = [sys.executable, "-m", "lgp_cli.main"]
 
 
 def _logfile(tmp: Path, name: str) -> Any:
     return open(tmp / f"{name}.log", "ab")
 
 
-class ControlPlane:
-    """`lgp control-plane serve` as a process, on a fixed port so it can be stopped and started again."""
+class ControlPlane(ControlPlaneProcess):
+    """The control plane process, with the API calls the listener tests and the benchmark make."""
 
     def __init__(self, database_url: str, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.admin_key = "lgp-admin-" + secrets.token_urlsafe(24)
-        self.env = dict(
-            os.environ,
-            LGP_DATABASE_URL=database_url,
-            LGP_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-            LGP_ADMIN_API_KEY=self.admin_key,
-            LGP_ENVIRONMENT="development",
-            LGP_LONG_POLL_MAX_SECONDS="30",
-        )
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.http = httpx.Client(
-            base_url=self.url + "/v1", headers={"X-Api-Key": self.admin_key}, timeout=30, trust_env=False
-        )
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [*LGP, "control-plane", "serve", "--port", str(self.port)],
-            env=self.env,
-            cwd=REPO,
-            stdout=_logfile(self.workdir, "control-plane"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-        def ready() -> bool:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                log = (self.workdir / "control-plane.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"control plane exited:\n{log}")
-            return httpx.get(self.url + "/readyz", timeout=2, trust_env=False).status_code == 200
-
-        wait_for(ready, timeout=60, what="control plane /readyz")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        super().__init__(database_url, workdir, {"LGP_LONG_POLL_MAX_SECONDS": "30"})
+        self.http = self.api(self.admin_key)
 
     # ---------------------------------------------------------------- API helpers
     def call(self, method: str, path: str, **kw: Any) -> Any:

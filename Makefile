@@ -22,7 +22,7 @@ help: ## List the targets
 .PHONY: deps
 deps: ## Install the Debian packages the tests need (postgresql, redis-server, openssl, ...)
 	@missing=""; for p in $(APT_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	  [ "$$(dpkg-query -W -f='$${Status}' $$p 2>/dev/null)" = "install ok installed" ] || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "apt: installing$$missing"; \

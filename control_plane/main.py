@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from control_plane.api import openapi
 from control_plane.api.main import api_router
 from control_plane.api.middleware import RETRY_AFTER_SECONDS, BodyMiddleware, MetricsMiddleware
 from control_plane.api.routes import health
@@ -193,4 +194,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ttl_seconds=settings.idempotency_ttl_seconds,
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    openapi.install(app)
     return app

@@ -44,7 +44,8 @@ kctl() { kubectl --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 up() {
   preflight
   mkdir -p "$WORKDIR"
-  if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  clusters="$(kind get clusters 2>/dev/null || true)"
+  if grep -qx "$CLUSTER" <<<"$clusters"; then
     log "reusing kind cluster $CLUSTER"
     kind get kubeconfig --name "$CLUSTER" >"$KUBECONFIG_PATH"
   else

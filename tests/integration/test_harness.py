@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -316,3 +317,13 @@ def test_nothing_is_left_behind_when_the_owner_is_killed(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_the_controller_manager_writes_nothing_outside_the_cluster_directory(cluster):
+    """kube-controller-manager creates its flex-volume plugin directory at start; by default that is
+    /usr/libexec/kubernetes/kubelet-plugins/volume/exec/ on the host. Ours must be inside the run dir."""
+    log_file = cluster.workdir / "logs" / "kube-controller-manager.log"
+    wait_for(lambda: (cluster.workdir / "kcm-flexvolume").is_dir(), timeout=60, what="the flex-volume dir")
+    log = log_file.read_text(errors="replace")
+    mentioned = re.findall(r"Flexvolume plugin directory at (\S+)", log)
+    assert all(Path(p).resolve().is_relative_to(cluster.workdir.resolve()) for p in mentioned), mentioned

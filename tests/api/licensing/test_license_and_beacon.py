@@ -19,6 +19,7 @@ from control_plane.licensing.beacon import derive_beacon_secret, usage_key, veri
 from control_plane.licensing.tokens import issue_license
 from control_plane.main import create_app
 from tests.api.control_plane.conftest import ADMIN_KEY, make_settings
+from tests.tamper import flip_signature_byte
 
 NOW = datetime.now(UTC)
 H = {"X-Api-Key": ADMIN_KEY}
@@ -154,7 +155,7 @@ def test_grace_allows_with_a_warning_then_expiry_refuses_but_running_deployments
     ("make", "reason"),
     [
         (
-            lambda k: _license(k)[:-3] + ("AAA" if not _license(k).endswith("AAA") else "BBB"),
+            lambda k: flip_signature_byte(_license(k)),
             "license_tampered",
         ),
         (lambda k: _license(Ed25519PrivateKey.generate()), "license_wrong_key"),

@@ -76,10 +76,16 @@ def test_create_builds_every_child(operator, kube, namespace, kubelet):
     assert "lgp-operator" in managers
     svc = kube.get("v1", "Service", namespace, "demo")
     assert svc is not None and svc["spec"]["ports"][0]["protocol"] == "TCP"
-    # The operator's own bookkeeping: our finalizer, kopf's state in lgp.dev annotations only.
+    # The operator's own bookkeeping: our finalizer, kopf's state in lgp.dev annotations only. kopf
+    # writes its last-handled annotation after the handler returns, possibly after Ready was seen.
     assert cr["metadata"]["finalizers"] == ["lgp.dev/finalizer"]
-    annotations = cr["metadata"].get("annotations", {})
-    assert "lgp.dev/last-handled-configuration" in annotations
+
+    def handled() -> dict[str, Any] | None:
+        c = get_cr(kube, "demo", namespace)
+        return c if "lgp.dev/last-handled-configuration" in c["metadata"].get("annotations", {}) else None
+
+    cr = wait_for(handled, 30, "kopf's lgp.dev/last-handled-configuration annotation")
+    annotations = cr["metadata"]["annotations"]
     assert not [k for k in annotations if "zalando" in k or ("kopf" in k and not k.startswith("lgp.dev/"))]
     # The spec stays the applier's: the operator writes only status.
     cr_managers = {

@@ -21,6 +21,7 @@ from control_plane.licensing import (
     verify_beacon_token,
     verify_license,
 )
+from tests.tamper import flip_signature_byte
 
 KEY = Ed25519PrivateKey.generate()
 NOW = datetime(2030, 3, 1, 12, tzinfo=UTC)
@@ -116,7 +117,7 @@ def test_handle_beacon_verify_answers_token_refusal_or_field_error() -> None:
     assert code == 200 and verify_beacon_token(body["token"], secret, now=NOW)["sub"] == "Acme"
     code, body = handle_beacon_verify({"license": token}, cfg, secret, now=NOW + timedelta(days=2))
     assert code == 200 and "grace period" in body["warning"]
-    code, body = handle_beacon_verify({"license": token[:-3] + "AAA"}, cfg, secret, now=NOW)
+    code, body = handle_beacon_verify({"license": flip_signature_byte(token)}, cfg, secret, now=NOW)
     assert (code, body["reason"]) == (403, "license_tampered")
     code, body = handle_beacon_verify({"licence": token}, cfg, secret, now=NOW)
     assert code == 422 and body["detail"].startswith("license:")

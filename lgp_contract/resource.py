@@ -1,0 +1,496 @@
+"""The LangGraphPlatform custom resource as pydantic models: the single source of the CRD schema.
+
+`make manifests` turns these models into ``crds/langgraphplatforms.yaml`` (the operator's
+``lgp_operator/api/crd.py``); the operator parses every object it reconciles with the same models, so
+a rule the API server cannot check (Kubernetes 1.20 drops CEL rules) still gives a Degraded condition
+naming the field. The control plane builds a revision's spec as a ``LangGraphPlatformSpec`` and the
+listener applies it as it comes (``protocol.py``).
+
+Field names are camelCase on the wire (aliases) and snake_case in Python.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, WrapSerializer, model_validator
+from pydantic.alias_generators import to_camel
+
+from .formats import DNS_SUBDOMAIN, ENV_NAME, HOSTNAME, IMAGE_REF, QUANTITY, REVISION_ID, SECRET_KEY
+
+GROUP = "lgp.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "LangGraphPlatform"
+PLURAL = "langgraphplatforms"
+SINGULAR = "langgraphplatform"
+SHORT_NAMES = ["lgp"]
+
+# ---------------------------------------------------------------- reusable string types
+SecretName = Annotated[str, Field(pattern=DNS_SUBDOMAIN, max_length=253)]
+Quantity = Annotated[
+    str,
+    Field(pattern=QUANTITY),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "integer"}, {"type": "string"}],
+            "pattern": QUANTITY,
+            "x-kubernetes-int-or-string": True,
+        }
+    ),
+]
+StringMap = dict[str, str]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    def wire(self) -> dict[str, Any]:
+        """The camelCase form, without unset optional fields."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    def written(self) -> dict[str, Any]:
+        """The camelCase form with only the fields that were given: how a spec is stored, sent to the
+        listener and applied (the API server fills in the defaults)."""
+        return self.model_dump(by_alias=True, exclude_unset=True, exclude_none=True, mode="json")
+
+
+class _Quantity(Model):
+    """Accept integers for quantities as Kubernetes does (``cpu: 1``), keep them as strings."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ints_to_strings(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {
+                k: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+                for k, v in data.items()
+            }
+        return data
+
+
+class ResourceList(_Quantity):
+    """CPU and memory amounts (Kubernetes quantities such as ``500m``, ``1``, ``2Gi``)."""
+
+    cpu: Quantity | None = Field(default=None, description="CPU, e.g. 500m or 2.")
+    memory: Quantity | None = Field(default=None, description="Memory, e.g. 512Mi or 2Gi.")
+
+
+class Resources(Model):
+    """Container resource requests and limits."""
+
+    requests: ResourceList | None = Field(
+        default=None, description="Minimum resources the scheduler reserves."
+    )
+    limits: ResourceList | None = Field(default=None, description="Maximum resources the container may use.")
+
+
+def _default_resources() -> Resources:
+    return Resources(requests=ResourceList(cpu="1", memory="1Gi"), limits=ResourceList(memory="2Gi"))
+
+
+DEFAULT_RESOURCES_WIRE: dict[str, Any] = {
+    "requests": {"cpu": "1", "memory": "1Gi"},
+    "limits": {"memory": "2Gi"},
+}
+
+
+class Revision(Model):
+    """The control-plane revision this spec came from (absent when the object is applied by hand)."""
+
+    id: str = Field(
+        pattern=REVISION_ID, description="Revision id; pods carry it as the lgp.dev/revision annotation."
+    )
+    number: int | None = Field(default=None, ge=1, description="Revision number, for people (1, 2, 3 ...).")
+
+
+class EnvVar(Model):
+    """One environment variable for the server containers (plain value; secrets go in envFromSecret)."""
+
+    name: str = Field(pattern=ENV_NAME, description="Variable name. Overrides a variable the operator sets.")
+    value: str = Field(default="", description="Variable value.")
+
+
+class ApiServer(Model):
+    """The api-server Deployment (port 8000, GET /ok)."""
+
+    replicas: int = Field(default=1, ge=0, le=1000, description="Replicas when autoscaling is off.")
+    resources: Resources = Field(
+        default_factory=_default_resources,
+        description="Resources of the api-server container.",
+        json_schema_extra={"default": DEFAULT_RESOURCES_WIRE},
+    )
+
+
+class Queue(Model):
+    """Queue workers: a second Deployment that runs background runs (the api server then runs none)."""
+
+    enabled: bool = Field(default=False, description="Run a separate queue-worker Deployment.")
+    replicas: int = Field(default=1, ge=0, le=1000, description="Worker replicas when autoscaling is off.")
+    resources: Resources = Field(
+        default_factory=_default_resources,
+        description="Resources of the queue-worker container.",
+        json_schema_extra={"default": DEFAULT_RESOURCES_WIRE},
+    )
+    jobs_per_worker: int = Field(
+        default=10, ge=1, le=1000, description="Concurrent runs per worker (N_JOBS_PER_WORKER)."
+    )
+
+
+class Autoscaling(Model):
+    """Horizontal autoscaling of the api server and queue workers.
+
+    With KEDA: one ScaledObject per scaled Deployment with CPU, memory and a ``postgresql`` trigger on
+    the number of pending runs. Without KEDA: an HPA on CPU and memory, and the condition
+    PendingRunScaling=False says so.
+    """
+
+    enabled: bool = Field(
+        default=False, description="Scale Deployments automatically between minReplicas and maxReplicas."
+    )
+    min_replicas: int = Field(
+        default=1, ge=1, le=1000, description="Lower bound; at least 1 (never scaled to zero)."
+    )
+    max_replicas: int = Field(default=10, ge=1, le=1000, description="Upper bound; not below minReplicas.")
+    cpu: int = Field(
+        default=75, ge=1, le=100, description="Target average CPU utilisation, percent of requests."
+    )
+    memory: int = Field(
+        default=75, ge=1, le=100, description="Target average memory utilisation, percent of requests."
+    )
+    pending_runs_per_replica: int = Field(
+        default=10, ge=1, le=100000, description="Target pending runs per replica (KEDA)."
+    )
+    scale_down_delay_seconds: int = Field(
+        default=1800, ge=0, le=86400, description="Stabilisation window before scaling down, seconds."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(f"maxReplicas ({self.max_replicas}) is below minReplicas ({self.min_replicas})")
+        return self
+
+
+class SecretKeyRef(Model):
+    """A key of a Secret in the resource's namespace."""
+
+    name: SecretName = Field(description="Secret name.")
+    key: str = Field(default="uri", pattern=SECRET_KEY, description="Key within the Secret.")
+
+
+class External(Model):
+    """Bring your own server: the connection URI comes from a Secret, which the operator never touches."""
+
+    secret_ref: SecretKeyRef = Field(description="The Secret key holding the connection URI.")
+
+
+class ManagedDatabase(Model):
+    """A Postgres StatefulSet run by the operator, with a password Secret created once."""
+
+    image: str | None = Field(
+        default=None, pattern=IMAGE_REF, description="Postgres image; default from the operator."
+    )
+    storage: Quantity = Field(default="10Gi", description="Size of the data volume.")
+    storage_class_name: str | None = Field(
+        default=None, pattern=DNS_SUBDOMAIN, description="StorageClass of the volume."
+    )
+    resources: Resources = Field(
+        default_factory=lambda: Resources(requests=ResourceList(cpu="500m", memory="512Mi")),
+        description="Resources of the Postgres container.",
+        json_schema_extra={"default": {"requests": {"cpu": "500m", "memory": "512Mi"}}},
+    )
+    max_connections: int = Field(default=200, ge=10, le=10000, description="Postgres max_connections.")
+    retain_on_delete: bool = Field(
+        default=True, description="Keep the data volume and password Secret when the resource is deleted."
+    )
+
+
+class Database(Model):
+    """Postgres: managed by the operator (default) or external. Exactly one of managed / external."""
+
+    managed: ManagedDatabase | None = Field(default=None, description="Run Postgres in the namespace.")
+    external: External | None = Field(
+        default=None, description="Use an existing Postgres (POSTGRES_URI from a Secret)."
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Database:
+        if self.managed is not None and self.external is not None:
+            raise ValueError("set only one of managed and external")
+        if self.managed is None and self.external is None:
+            self.managed = ManagedDatabase()
+        return self
+
+
+class ManagedRedis(Model):
+    """A Redis Deployment run by the operator (no persistence: Redis holds only transient state)."""
+
+    image: str | None = Field(
+        default=None, pattern=IMAGE_REF, description="Redis image; default from the operator."
+    )
+    resources: Resources = Field(
+        default_factory=lambda: Resources(requests=ResourceList(cpu="100m", memory="128Mi")),
+        description="Resources of the Redis container.",
+        json_schema_extra={"default": {"requests": {"cpu": "100m", "memory": "128Mi"}}},
+    )
+
+
+class Redis(Model):
+    """Redis: managed by the operator (default) or external. Exactly one of managed / external."""
+
+    managed: ManagedRedis | None = Field(default=None, description="Run Redis in the namespace.")
+    external: External | None = Field(
+        default=None, description="Use an existing Redis (REDIS_URI from a Secret)."
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Redis:
+        if self.managed is not None and self.external is not None:
+            raise ValueError("set only one of managed and external")
+        if self.managed is None and self.external is None:
+            self.managed = ManagedRedis()
+        return self
+
+
+class IngressTLS(Model):
+    """TLS for the Ingress."""
+
+    enabled: bool = Field(default=False, description="Serve HTTPS; the endpoint then starts with https://.")
+    secret_name: str | None = Field(
+        default=None,
+        pattern=DNS_SUBDOMAIN,
+        description="TLS Secret; default from the operator (LGP_OPERATOR_INGRESS_TLS_SECRET).",
+    )
+
+
+class Ingress(Model):
+    """An Ingress (networking.k8s.io/v1) in front of the api server."""
+
+    enabled: bool = Field(default=False, description="Create an Ingress.")
+    host: str | None = Field(
+        default=None,
+        pattern=HOSTNAME,
+        max_length=253,
+        description="Host name; default <name>-<namespace>.<LGP_OPERATOR_INGRESS_DOMAIN>.",
+    )
+    path: str = Field(default="/", pattern=r"^/", description="URL path prefix.")
+    class_name: str | None = Field(
+        default=None,
+        pattern=DNS_SUBDOMAIN,
+        description="IngressClass; default from the operator (LGP_OPERATOR_INGRESS_CLASS).",
+    )
+    tls: IngressTLS = Field(
+        default_factory=IngressTLS,
+        description="TLS settings.",
+        json_schema_extra={"default": {"enabled": False}},
+    )
+    annotations: StringMap = Field(default_factory=dict, description="Annotations of the Ingress.")
+
+
+class Toleration(Model):
+    """A pod toleration (as in the Pod spec)."""
+
+    key: str | None = Field(default=None, description="Taint key; empty matches all keys.")
+    operator: Literal["Exists", "Equal"] | None = Field(
+        default=None, description="Exists or Equal (default Equal)."
+    )
+    value: str | None = Field(default=None, description="Taint value for Equal.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None, description="Taint effect."
+    )
+    toleration_seconds: int | None = Field(
+        default=None, description="How long a NoExecute taint is tolerated."
+    )
+
+
+class Placement(Model):
+    """Where and how the server pods run."""
+
+    node_selector: StringMap = Field(default_factory=dict, description="Node labels the pods require.")
+    tolerations: list[Toleration] = Field(default_factory=list, description="Taints the pods tolerate.")
+    affinity: dict[str, Any] | None = Field(
+        default=None,
+        description="Pod affinity, as in a Pod spec (nodeAffinity, podAffinity, podAntiAffinity).",
+        json_schema_extra={"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+    )
+    labels: StringMap = Field(default_factory=dict, description="Extra pod labels.")
+    annotations: StringMap = Field(default_factory=dict, description="Extra pod annotations.")
+    service_account_name: str | None = Field(
+        default=None, pattern=DNS_SUBDOMAIN, description="ServiceAccount of the pods."
+    )
+
+
+class LangGraphPlatformSpec(Model):
+    """Desired state of one LangGraph agent server deployment. Written by a person, GitOps or the listener
+    (field manager lgp-listener); the operator never writes the spec."""
+
+    image: str = Field(
+        pattern=IMAGE_REF, max_length=512, description="Server image (registry/name:tag or @digest)."
+    )
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        default="IfNotPresent", description="Image pull policy of the server containers."
+    )
+    image_pull_secrets: list[SecretName] = Field(
+        default_factory=list, description="Names of image pull Secrets."
+    )
+    revision: Revision | None = Field(
+        default=None, description="The control-plane revision this spec came from."
+    )
+    env: list[EnvVar] = Field(
+        default_factory=list, description="Environment variables of the server containers."
+    )
+    env_from_secret: SecretName | None = Field(
+        default=None,
+        description="A Secret whose keys become environment variables (the listener's Secret).",
+    )
+    env_from_secrets: list[SecretName] = Field(
+        default_factory=list,
+        description="More Secrets whose keys become environment variables (after envFromSecret).",
+    )
+    termination_grace_period_seconds: int = Field(
+        default=900,
+        ge=0,
+        le=86400,
+        description="Time pods get to finish running runs when stopped (15 min by default).",
+    )
+    pre_stop_drain_seconds: int = Field(
+        default=10,
+        ge=0,
+        le=3600,
+        description="Seconds a stopping pod keeps serving before SIGTERM, so load balancers drain it first.",
+    )
+    api_server: ApiServer = Field(
+        default_factory=ApiServer, description="The api-server Deployment.", json_schema_extra={"default": {}}
+    )
+    queue: Queue = Field(
+        default_factory=Queue, description="Queue workers.", json_schema_extra={"default": {}}
+    )
+    autoscaling: Autoscaling = Field(
+        default_factory=Autoscaling, description="Autoscaling.", json_schema_extra={"default": {}}
+    )
+    database: Database = Field(
+        default_factory=Database, description="Postgres.", json_schema_extra={"default": {"managed": {}}}
+    )
+    redis: Redis = Field(
+        default_factory=Redis, description="Redis.", json_schema_extra={"default": {"managed": {}}}
+    )
+    ingress: Ingress = Field(
+        default_factory=Ingress, description="Ingress.", json_schema_extra={"default": {}}
+    )
+    placement: Placement = Field(
+        default_factory=Placement, description="Pod placement.", json_schema_extra={"default": {}}
+    )
+    suspend: bool = Field(
+        default=False,
+        description="Scale the server to zero and remove its autoscaler; Postgres and Redis keep running.",
+    )
+
+    @model_validator(mode="after")
+    def _unique_env(self) -> LangGraphPlatformSpec:
+        seen: set[str] = set()
+        for e in self.env:
+            if e.name in seen:
+                raise ValueError(f"env: variable {e.name!r} is listed twice")
+            seen.add(e.name)
+        return self
+
+
+def _as_written(spec, handler):  # no annotations: pydantic then keeps the model's schema
+    return spec.written()
+
+
+WrittenSpec = Annotated[LangGraphPlatformSpec, WrapSerializer(_as_written, when_used="json")]
+"""A spec that travels as written (only the fields given) wherever it is sent as JSON, while the
+schema still documents every field: a revision's spec in the API and in the listener's desired state."""
+
+
+# ---------------------------------------------------------------- status
+ConditionType = Literal[
+    "Ready", "Progressing", "Degraded", "DatabaseReady", "RedisReady", "PendingRunScaling"
+]
+
+
+class Condition(Model):
+    """A condition in the Kubernetes style."""
+
+    type: str = Field(
+        description="Ready, Progressing, Degraded, DatabaseReady, RedisReady or PendingRunScaling."
+    )
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(description="One CamelCase word for programs.")
+    message: str = Field(default="", description="What a person needs to know.")
+    last_transition_time: str | None = Field(default=None, description="When status last changed (RFC 3339).")
+    observed_generation: int | None = Field(
+        default=None, description="metadata.generation this condition reflects."
+    )
+
+
+class ReplicaCounts(Model):
+    """Replica counts of one Deployment."""
+
+    desired: int = Field(
+        default=0, description="spec.replicas (set by the autoscaler when autoscaling is on)."
+    )
+    ready: int = Field(default=0, description="Pods ready.")
+    updated: int = Field(default=0, description="Pods of the current pod template.")
+    available: int = Field(default=0, description="Pods available.")
+
+
+class Replicas(Model):
+    """Replica counts of the server Deployments."""
+
+    api_server: ReplicaCounts | None = Field(default=None, description="The api-server Deployment.")
+    queue: ReplicaCounts | None = Field(
+        default=None, description="The queue-worker Deployment (when enabled)."
+    )
+
+
+class LangGraphPlatformStatus(Model):
+    """Observed state, written only by the operator (field manager lgp-operator).
+
+    Exact semantics, relied on by the listener:
+
+    - ``observedGeneration`` is the ``metadata.generation`` of the spec the rest of the status describes.
+    - ``liveRevision`` is the revision whose pods serve traffic. It moves to the spec's revision only when
+      every api-server (and queue-worker) pod is of that revision's pod template and available, and no pod
+      of an older template remains. Its ``id`` is ``spec.revision.id``, or ``tmpl-<hash>`` of the pod
+      template when the spec names no revision.
+    - A revision is DEPLOYED when Ready=True, ``liveRevision.id == spec.revision.id`` and
+      ``observedGeneration == metadata.generation``.
+    - DEPLOY_FAILED when Degraded=True; its reason and message say why (InvalidSpec, SecretNotFound,
+      ImagePullBackOff, CrashLoopBackOff, ApplyFailed, ...).
+    """
+
+    observed_generation: int | None = Field(
+        default=None, description="metadata.generation this status describes."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list, description="Ready, Progressing, Degraded and others."
+    )
+    live_revision: Revision | None = Field(
+        default=None,
+        description="The revision whose pods are all updated and available (see the resource description).",
+    )
+    endpoint: str | None = Field(
+        default=None, description="URL of the api server (the Ingress, else the cluster Service)."
+    )
+    replicas: Replicas | None = Field(default=None, description="Replica counts.")
+
+
+class LangGraphPlatform(Model):
+    """A LangGraph agent server: api server, optional queue workers, Postgres, Redis, autoscaling and
+    ingress, reconciled by the lgp operator.
+
+    Ready=True means the revision in the spec is live: all its pods are updated and available and
+    Postgres and Redis are ready. Degraded=True means it cannot get there without a change (its reason
+    and message say why). The listener reports DEPLOYED when Ready=True,
+    status.liveRevision.id == spec.revision.id and status.observedGeneration == metadata.generation.
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    spec: LangGraphPlatformSpec = Field(description="Desired state.")
+    status: LangGraphPlatformStatus | None = Field(
+        default=None, description="Observed state, written by the operator."
+    )

@@ -45,9 +45,7 @@ class DesiredRevision(RevisionRef):
     """The revision to run. Its spec is final: apply it as the LangGraphPlatform's spec, adding only
     labels and annotations."""
 
-    spec: WrittenSpec = Field(
-        description="The LangGraphPlatform spec, as written (camelCase, only the fields given)."
-    )
+    spec: WrittenSpec = Field(description="As written: camelCase, only the fields the control plane set.")
 
 
 class DesiredSecret(BaseModel):
@@ -77,16 +75,18 @@ class DesiredState(BaseModel):
     """Everything one listener must run."""
 
     version: int = Field(description="Grows with every change that can alter this state.")
-    listener_id: uuid.UUID
+    listener_id: uuid.UUID = Field(description="This listener's id.")
     namespaces: list[str] = Field(description="The namespaces this listener may manage.")
-    deployments: list[DesiredDeployment]
+    deployments: list[DesiredDeployment] = Field(description="One entry per deployment of this listener.")
 
 
 # ---------------------------------------------------------------- POST /revisions/{id}/status
 class StatusReport(Request):
     """A revision transition observed by the listener."""
 
-    status: Literal["DEPLOYING", "DEPLOYED", "DEPLOY_FAILED"]
+    status: Literal["DEPLOYING", "DEPLOYED", "DEPLOY_FAILED"] = Field(
+        description="DEPLOYING once applied; DEPLOYED once live and Ready; DEPLOY_FAILED with why."
+    )
     reason: ShortText | None = Field(default=None, description="CamelCase reason, e.g. ImagePullBackOff.")
     message: LongText | None = Field(default=None, description="A sentence a person can act on.")
 

@@ -6,7 +6,9 @@ a rule the API server cannot check (Kubernetes 1.20 drops CEL rules) still gives
 naming the field. The control plane builds a revision's spec as a ``LangGraphPlatformSpec`` and the
 listener applies it as it comes (``protocol.py``).
 
-Field names are camelCase on the wire (aliases) and snake_case in Python.
+Field names are camelCase on the wire (aliases) and snake_case in Python. One module of about 500
+lines on purpose: the whole resource, spec and status, reads as the one schema it is (as kubebuilder's
+``*_types.go`` files do).
 """
 
 from __future__ import annotations

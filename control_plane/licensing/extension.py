@@ -26,7 +26,8 @@ from control_plane.crud import Principal
 from .beacon import derive_beacon_secret
 from .config import LicenseConfig
 from .entitlements import check_can_create_deployment, check_can_create_revision
-from .routes import deployment_count, router
+from .routes import router
+from .store import deployment_count
 from .tokens import LicenseError, LicenseStatus
 
 log = logging.getLogger("lgp.control_plane.licensing")

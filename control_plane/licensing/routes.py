@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, Security
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session, select
 
 from control_plane.api.common import AUTH_ERRORS
 from control_plane.api.deps import CurrentPrincipal, SessionDep, SettingsDep, api_key_header, get_principal
@@ -25,6 +22,7 @@ from control_plane.models import Deployment
 from lgp_contract.names import LABEL_DEPLOYMENT_ID
 from lgp_contract.usage import IDEMPOTENCY_HEADER, SUBMIT_PATH, VERIFY_PATH
 
+from . import store
 from .beacon import (
     BeaconVerifyRequest,
     BeaconVerifyResponse,
@@ -33,7 +31,6 @@ from .beacon import (
     parse_submission,
 )
 from .config import LicenseConfig
-from .models import UsageRecord
 from .tokens import LicenseStatus
 
 log = logging.getLogger("lgp.control_plane.licensing")
@@ -78,14 +75,6 @@ class UsageRow(BaseModel):
 class UsagePublic(BaseModel):
     data: list[UsageRow]
     count: int
-
-
-def deployment_count(session: Session) -> int:
-    """Deployments that exist now (not being deleted), in all tenants."""
-    count = session.exec(
-        select(sa.func.count()).select_from(Deployment).where(Deployment.deleted_at.is_(None))  # type: ignore[union-attr]
-    ).one()
-    return int(count)
 
 
 def get_config(request: Request) -> LicenseConfig:
@@ -162,39 +151,7 @@ def metadata_submit(
     ):
         raise HTTPException(status_code=403, detail="this deployment belongs to another tenant")
     tenant_id = dep.tenant_id if dep is not None else (principal.tenant_id if principal else None)
-    now = datetime.now(UTC)
-    values = {
-        "id": uuid.uuid4(),
-        "idempotency_key": window.idempotency_key,
-        "tenant_id": tenant_id,
-        "tenant": window.tenant,
-        "deployment_id": dep.id if dep is not None else None,
-        "deployment": dep.name if dep is not None else window.deployment,
-        "source_id": window.deployment_id,
-        "namespace": window.namespace,
-        "window_start": window.window_start,
-        "window_end": window.window_end,
-        "month": window.month,
-        "runs": window.runs,
-        "nodes": window.nodes,
-        "license_id": license_id,
-        "received_at": now,
-        "updated_at": now,
-        "resends": 0,
-    }
-    table = UsageRecord.__table__  # type: ignore[attr-defined]
-    stmt = insert(table).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["idempotency_key"],
-        set_={
-            "runs": stmt.excluded.runs,
-            "nodes": stmt.excluded.nodes,
-            "updated_at": now,
-            "resends": table.c.resends + 1,
-            "window_end": stmt.excluded.window_end,
-        },
-    )
-    session.execute(stmt)
+    store.record_window(session, window, deployment=dep, tenant_id=tenant_id, license_id=license_id)
     session.commit()
     return Response(status_code=204)
 
@@ -208,34 +165,9 @@ def usage(
     all_tenants: Annotated[bool, Query(description="Admin key only: every tenant.")] = False,
 ) -> UsagePublic:
     """Usage per deployment, tenant and month (sums of the stored hour windows)."""
-    t = UsageRecord.__table__  # type: ignore[attr-defined]
-    q = sa.select(
-        t.c.deployment_id,
-        sa.func.max(t.c.deployment).label("deployment"),
-        t.c.tenant_id,
-        sa.func.max(t.c.tenant).label("tenant"),
-        t.c.month,
-        sa.func.count().label("windows"),
-        sa.func.coalesce(sa.func.sum(t.c.runs), 0).label("runs"),
-        sa.func.coalesce(sa.func.sum(t.c.nodes), 0).label("nodes"),
-    )
-    if not (principal.is_admin and all_tenants):
-        q = q.where(t.c.tenant_id == principal.tenant_id)
-    if month:
-        q = q.where(t.c.month == month)
-    if deployment:
-        try:
-            q = q.where(t.c.deployment_id == uuid.UUID(deployment))
-        except ValueError:
-            q = q.where(t.c.deployment == deployment)
-    q = q.group_by(
-        t.c.deployment_id,
-        t.c.tenant_id,
-        t.c.month,
-        sa.case((t.c.deployment_id.is_(None), t.c.deployment), else_=sa.null()),
-    )
-    q = q.order_by(t.c.month, sa.literal_column("deployment"))
-    rows = [UsageRow.model_validate(dict(r._mapping)) for r in session.execute(q)]
+    tenant_id = None if principal.is_admin and all_tenants else principal.tenant_id
+    found = store.usage_summary(session, tenant_id=tenant_id, month=month, deployment=deployment)
+    rows = [UsageRow.model_validate(r) for r in found]
     return UsagePublic(data=rows, count=len(rows))
 
 
@@ -262,5 +194,5 @@ def license_status(
         expires_at=lic.expires_at if lic else None,
         max_deployments=lic.max_deployments if lic else None,
         features=sorted(lic.features) if lic else [],
-        deployments=deployment_count(session),
+        deployments=store.deployment_count(session),
     )

@@ -13,6 +13,7 @@ from control_plane.crud import deployments as deployments_crud
 from control_plane.crud import events as events_crud
 from control_plane.crud import listeners as listeners_crud
 from control_plane.crud import revisions as revisions_crud
+from control_plane.errors import NotFound
 from control_plane.models import Listener, Revision, utcnow
 from lgp_contract.protocol import DeploymentReport, DesiredState, Heartbeat, HeartbeatAck, StatusReport
 
@@ -25,8 +26,17 @@ def acting(session: Session, listener: Listener) -> Caller:
     return Caller(session=session, principal=principal)
 
 
-def desired_state(session: Session, *, listener: Listener, box: SecretBox) -> DesiredState:
+def state_version(session: Session, listener_id: uuid.UUID) -> int:
+    """The listener's desired-state version now (-1: the listener is gone)."""
+    listener = session.get(Listener, listener_id)
+    return listener.state_version if listener is not None else -1
+
+
+def desired_state(session: Session, *, listener_id: uuid.UUID, box: SecretBox) -> DesiredState:
     """Everything this listener must run, secret values decrypted for it alone."""
+    listener = session.get(Listener, listener_id)
+    if listener is None:
+        raise NotFound("listener")
     return revisions_crud.desired_state(session, listener=listener, box=box)
 
 

@@ -15,7 +15,6 @@ from sqlmodel import Session
 
 from control_plane.api.common import AUTH_ERRORS, CONFLICT, NOT_FOUND, WRITE_ERRORS
 from control_plane.api.deps import BoxDep, CurrentListener, SessionDep, SettingsDep
-from control_plane.models import Listener
 from control_plane.services import listener_protocol as protocol
 from lgp_contract.protocol import (
     DeploymentReport,
@@ -73,8 +72,7 @@ async def desired_state(
 
     def read_version() -> int:
         with Session(engine) as s:
-            current = s.get(Listener, listener_id)
-            return current.state_version if current is not None else -1
+            return protocol.state_version(s, listener_id)
 
     while True:
         ticket = hub.subscribe(listener_id)
@@ -92,9 +90,7 @@ async def desired_state(
 
     def build() -> DesiredState:
         with Session(engine) as s:
-            fresh = s.get(Listener, listener_id)
-            assert fresh is not None
-            return protocol.desired_state(s, listener=fresh, box=box)
+            return protocol.desired_state(s, listener_id=listener_id, box=box)
 
     state = await run_in_threadpool(build)
     body = state.model_dump_json()  # pydantic-core: ~20x jsonable_encoder

@@ -108,11 +108,6 @@ def check_backing(
             raise FieldError((field, "uri"), "required when type is external")
 
 
-def secret_name(deployment_name: str) -> str:
-    """The Kubernetes Secret the listener writes for a deployment's secret values."""
-    return listener_secret_name(deployment_name)
-
-
 def build_settings(
     *,
     image: str,
@@ -153,7 +148,7 @@ def _resources(cpu: str | None, memory: str | None) -> cr.Resources:
 
 def _backing(name: str, key: str) -> cr.External:
     """An external database or Redis: its URI is in the listener's Secret under ``key``."""
-    return cr.External(secret_ref=cr.SecretKeyRef(name=secret_name(name), key=key))
+    return cr.External(secret_ref=cr.SecretKeyRef(name=listener_secret_name(name), key=key))
 
 
 def build_spec(
@@ -169,7 +164,7 @@ def build_spec(
     external_db, external_redis = settings.database.type == "external", settings.redis.type == "external"
     given: dict[str, Any] = {}
     # the listener's Secret first (secret values, external URIs), then the user's own Secrets
-    env_from = [secret_name(name)] if settings.secret_names or external_db or external_redis else []
+    env_from = [listener_secret_name(name)] if settings.secret_names or external_db or external_redis else []
     env_from += settings.secret_refs
     if env_from:
         given["env_from_secret"] = env_from[0]

@@ -26,8 +26,9 @@ from control_plane.models import (
     Revision,
     utcnow,
 )
-from control_plane.spec import build_spec, secret_data, secret_name
+from control_plane.spec import build_spec, secret_data
 from control_plane.state_machine import Actor, check_transition
+from lgp_contract.names import listener_secret_name
 from lgp_contract.protocol import DesiredDeployment, DesiredRevision, DesiredSecret, DesiredState
 from lgp_contract.resource import LangGraphPlatformSpec
 from lgp_contract.statuses import IN_FLIGHT, PENDING, UNFINISHED, RevisionStatus
@@ -381,7 +382,7 @@ def desired_state(session: Session, *, listener: Listener, box: SecretBox) -> De
                 secret=None
                 if chosen is None or not chosen.secrets_sealed
                 else DesiredSecret(
-                    name=secret_name(d.name), data=secret_data(box.open(chosen.secrets_sealed))
+                    name=listener_secret_name(d.name), data=secret_data(box.open(chosen.secrets_sealed))
                 ),
             )
         )

@@ -15,7 +15,9 @@ from typing import Any
 from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT)]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from docgen import write_or_check  # noqa: E402
 
 from lgp_contract import protocol  # noqa: E402
 
@@ -122,16 +124,7 @@ def rewrite(text: str) -> str:
 
 
 def main() -> int:
-    current = TARGET.read_text()
-    text = rewrite(current)
-    if "--check" in sys.argv:
-        if text != current:
-            print(f"{TARGET} is stale: run make docs", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET}")
-    return 0
+    return write_or_check(TARGET, rewrite(TARGET.read_text()))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from typing import Any
 
 import kopf
 
-from .api.models import GROUP, PLURAL, VERSION
+from lgp_contract.resource import GROUP, PLURAL, VERSION
+
 from .builders.common import MANAGER
 from .coordinator import Coordinator
 from .k8s.kube import Kube, new_api_client

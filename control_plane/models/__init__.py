@@ -7,7 +7,7 @@ messages are the contract's (``lgp_contract.protocol``).
 """
 
 from .audit import AuditLog, AuditLogPublic, AuditLogsPublic, IdempotencyRecord
-from .common import ErrorDetail, ErrorResponse, Image, Strict, utcnow
+from .common import ErrorDetail, ErrorResponse, Image, Strict, utcnow, validation_errors
 from .deployments import (
     BackingServicePublic,
     DatabaseConfig,
@@ -37,6 +37,7 @@ from .listeners import (
     ListenersPublic,
     ListenerUpdate,
 )
+from .logs import ContainerLogs, LogEntry, LogRequestRecord, LogRequestState, LogsPublic
 from .revisions import Revision, RevisionCreate, RevisionPublic, RevisionsPublic
 from .tenants import (
     ApiKey,
@@ -60,6 +61,7 @@ __all__ = [
     "AuditLogPublic",
     "AuditLogsPublic",
     "BackingServicePublic",
+    "ContainerLogs",
     "DatabaseConfig",
     "Deployment",
     "DeploymentCreate",
@@ -85,6 +87,10 @@ __all__ = [
     "ListenerPublic",
     "ListenerUpdate",
     "ListenersPublic",
+    "LogEntry",
+    "LogRequestRecord",
+    "LogRequestState",
+    "LogsPublic",
     "PostgresResources",
     "QueueResources",
     "RedisConfig",
@@ -101,4 +107,5 @@ __all__ = [
     "TenantPublic",
     "TenantsPublic",
     "utcnow",
+    "validation_errors",
 ]

@@ -38,11 +38,12 @@ FLAG_FOR_FIELD: dict[tuple[str, ...], str] = {
     ("redis",): "--external-redis-uri-file",
     ("tenant_id",): "--tenant",
     ("image_pull_secrets",): "--image-pull-secret",
-    ("query", "since"): "--since",
-    ("query", "until"): "--until",
-    ("query", "level"): "--level",
-    ("query", "q"): "--grep",
-    ("query", "limit"): "--limit",
+    ("since",): "--since",
+    ("until",): "--until",
+    ("level",): "--level",
+    ("q",): "--grep",
+    ("limit",): "--limit",
+    ("offset",): "--offset",
 }
 
 

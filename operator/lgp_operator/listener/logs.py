@@ -3,8 +3,8 @@ deployment's api-server and queue-worker containers' logs (``pods/log``) and ans
 lines, its secret values redacted.
 
 Bounds, so that a slow or large log never delays the desired-state sync or grows without limit:
-- its own thread, HTTP connection and worker threads (``log_concurrency``); more requests than workers
-  are answered "busy" at once;
+- its own thread, HTTP connection and worker threads (``log_concurrency``); up to ``QUEUE_FACTOR`` times
+  that many requests wait for a worker, more are answered "busy" at once;
 - per container at most ``log_tail_lines`` lines and ``log_limit_bytes`` bytes, read with the apiserver's
   ``tailLines``/``limitBytes``/``sinceTime``; per answer at most the request's limit and
   ``MAX_ANSWER_BYTES``;
@@ -48,6 +48,7 @@ from .tracking import Context
 
 log = logging.getLogger("lgp.listener")
 MIN_CALL_SECONDS = 0.5  # a call with less time left than this is not started
+QUEUE_FACTOR = 4  # requests held per worker (running or waiting for one) before answering "busy"
 
 
 # ------------------------------------------------------------------------------------------ pure
@@ -215,6 +216,9 @@ class LogReader:
         def left() -> float:
             return deadline - self.clock()
 
+        if left() < MIN_CALL_SECONDS:  # it waited for a worker too long: the person has had an answer
+            return LogAnswer(error="the listener was busy until the request's time ran out")
+
         try:
             managed_db = self.source.secret_values(tr.namespace, postgres_name(tr.name), max(left(), 0.1))
             pods = self.source.pods(tr.namespace, server_pods_selector(tr.name), max(left(), 0.1))
@@ -274,7 +278,7 @@ class LogWorker:
         self.cp, self.reader, self.metrics = cp, reader, metrics
         self.poll_wait = poll_wait
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="logs")
-        self.slots = threading.BoundedSemaphore(concurrency)
+        self.slots = threading.BoundedSemaphore(concurrency * QUEUE_FACTOR)
 
     def poll_once(self) -> int:
         """One long-poll; each request taken is answered (in the pool, or 'busy' now). The number taken."""

@@ -39,8 +39,9 @@ class ListenerSettings(BaseSettings):
         default=4,
         ge=1,
         le=32,
-        description="Log requests read at the same time; more waiting are answered 'busy' at once. Logs "
-        "are read on their own connection and threads: a slow or large log never delays the sync.",
+        description="Log requests read at the same time (4 times as many may wait; more are answered "
+        "'busy' at once). Logs are read on their own connection and threads: a slow or large log never "
+        "delays the sync.",
     )
     log_tail_lines: int = Field(
         default=5000,

@@ -10,7 +10,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from tests.api.control_plane.conftest import (
     SecretGuard,
     make_settings,
 )
+from tests.played_listener import Answer, PlayedListener, lines_since, log_line
 
 T0 = datetime(2026, 3, 8, 12, 0, 0, tzinfo=UTC)
 WAIT = 3.0  # LGP_LOG_WAIT_SECONDS in these tests
@@ -42,51 +43,15 @@ def logs_api(postgres_url: str, secret_guard: SecretGuard) -> Iterator[Api]:
         yield Api(c, k.json()["key"], secret_guard)
 
 
-def line(at: datetime, message: str, **kw: Any) -> dict[str, Any]:
-    return {
-        "timestamp": at.isoformat(),
-        "pod": "agent-api-server-x",
-        "container": "api-server",
-        "message": message,
-        **kw,
-    }
+line = log_line
 
 
-class FakeListener:
-    """Plays the listener's log side (a STAND-IN for `lgp listener run`: no cluster in this tier): long-polls
-    for log requests and answers each with ``answer(request)``."""
+class FakeListener(PlayedListener):
+    """The played listener (tests/played_listener.py) on the test client, with its ListenerApi."""
 
-    def __init__(
-        self, api: Api, created: dict[str, Any], answer: Callable[[dict[str, Any]], dict[str, Any] | None]
-    ):
+    def __init__(self, api: Api, created: dict[str, Any], answer: Answer) -> None:
+        super().__init__(api.client, created["token"], answer)
         self.lis = ListenerApi(api.client, created["token"])
-        self.answer = answer
-        self.requests: list[dict[str, Any]] = []
-        self.answers: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> FakeListener:
-        assert self.lis.heartbeat().status_code == 200  # online
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(15)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            r = self.lis.client.get("/v1/listener/log-requests", params={"wait": 1}, headers=self.lis.h)
-            assert r.status_code == 200, r.text
-            for req in r.json()["requests"]:
-                self.requests.append(req)
-                body = self.answer(req)
-                if body is not None:
-                    a = self.lis.client.post(
-                        f"/v1/listener/log-requests/{req['id']}", json=body, headers=self.lis.h
-                    )
-                    self.answers.append(a.status_code)
 
 
 def test_an_offline_listener_gives_events_only_and_says_why(logs_api: Api) -> None:
@@ -231,10 +196,7 @@ def test_a_late_listener_gives_events_only_and_its_answer_is_dropped(logs_api: A
     assert WAIT - 0.1 <= waited < WAIT + 3, waited
     assert page["containers"] == "unavailable" and "did not answer within 3 s" in page["notice"]
     [req] = fake.requests
-    late = fake.lis.client.post(
-        f"/v1/listener/log-requests/{req['id']}", json={"lines": []}, headers=fake.lis.h
-    )
-    assert late.status_code == 404
+    assert fake.post_answer(req["id"], {"lines": []}).status_code == 404
 
 
 def test_an_error_from_the_listener_is_said(logs_api: Api) -> None:
@@ -325,9 +287,7 @@ def test_follow_streams_new_lines(logs_api: Api) -> None:
     written = [line(now - timedelta(seconds=1), "first")]
 
     def answer(req: dict[str, Any]) -> dict[str, Any]:
-        since = req["query"].get("since")
-        keep = [x for x in written if since is None or x["timestamp"] >= since]
-        return {"lines": keep}
+        return {"lines": lines_since(written, req)}
 
     received: list[dict[str, Any]] = []
     with (

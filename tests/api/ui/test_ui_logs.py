@@ -15,60 +15,37 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
+from tests.played_listener import PlayedListener, lines_since, log_line
+
 from .conftest import Tenant, wait_until
 from .test_ui import sign_in
 
 IMAGE = "registry.example.com/agents/support:1.0.0"
 
 
-class PlayedListener:
-    """A STAND-IN for `lgp listener run` (no cluster here): heartbeats, takes log requests over the
-    protocol and answers each with the lines written so far that match its ``since``."""
+class LogBook:
+    """The lines the played listener (tests/played_listener.py) answers with: those from ``since`` on."""
 
-    def __init__(self, tenant: Tenant, listener: dict[str, Any]) -> None:
-        self.http = httpx.Client(
-            base_url=tenant.server.url + "/v1/listener",
-            headers={"Authorization": f"Bearer {listener['token']}"},
-            timeout=30,
-            trust_env=False,
-        )
+    def __init__(self) -> None:
         self.lines: list[dict[str, Any]] = []
         self.queries: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def write(self, message: str, level: str | None, at: datetime | None = None, **kw: Any) -> None:
-        line = {
-            "timestamp": (at or datetime.now(UTC)).isoformat(),
-            "pod": "support-api-server-0",
-            "container": "api-server",
-            "level": level,
-            "message": message,
-            **kw,
-        }
+    def write(self, message: str, level: str | None, at: datetime | None = None) -> None:
         with self.lock:
-            self.lines.append({k: v for k, v in line.items() if v is not None})
+            self.lines.append(
+                log_line(at or datetime.now(UTC), message, level=level, pod="support-api-server-0")
+            )
 
-    def __enter__(self) -> PlayedListener:
-        assert self.http.post("/heartbeat", json={}).status_code == 200
-        self.thread.start()
-        return self
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.queries.append(request["query"])
+        with self.lock:
+            return {"lines": lines_since(self.lines, request)}
 
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        self.thread.join(15)
-        self.http.close()
 
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            r = self.http.get("/log-requests", params={"wait": 1})
-            for req in r.json()["requests"]:
-                self.queries.append(req["query"])
-                since = req["query"].get("since")
-                with self.lock:
-                    lines = [x for x in self.lines if since is None or x["timestamp"] >= since]
-                self.http.post(f"/log-requests/{req['id']}", json={"lines": lines})
+def played(tenant: Tenant, book: LogBook) -> PlayedListener:
+    client = httpx.Client(base_url=tenant.server.url, timeout=30, trust_env=False)
+    return PlayedListener(client, tenant.listener["token"], book.answer)
 
 
 def test_logs_panel_filters_follows_and_redacts(page: Any, tenant: Tenant) -> None:
@@ -88,7 +65,8 @@ def test_logs_panel_filters_follows_and_redacts(page: Any, tenant: Tenant) -> No
         assert r.status_code == 201, r.text
         d = r.json()
     now = datetime.now(UTC)
-    with PlayedListener(tenant, tenant.listener) as lis:
+    lis = LogBook()
+    with played(tenant, lis):
         # after the deployment's first events, a second apart
         lis.write("Application started up in 0.861s", "INFO", now + timedelta(seconds=1))
         lis.write(f"using key {secret}", "WARNING", now + timedelta(seconds=2))  # the control plane redacts

@@ -68,7 +68,10 @@ class OperatorSettings(BaseSettings):
         "operator (the pending-runs trigger). The chart fills it in.",
     )
     health_port: int = Field(
-        default=8081, ge=0, le=65535, description="Port of /healthz and /readyz; 0 turns them off."
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of /healthz and /readyz; 0: not served (the chart sets 8081).",
     )
     health_host: str = Field(default="0.0.0.0", description="Address of /healthz and /readyz.")  # noqa: S104
     kubeconfig: str | None = Field(

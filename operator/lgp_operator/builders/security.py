@@ -5,8 +5,9 @@ read-only root filesystem; the service-account token only when asked for. Pure.
 Identity (user, group, fsGroup, runAsNonRoot, seccomp) is set on the pod, the rest on the container, so
 an override goes where its default is. What each image needs, and the runtime it was checked with:
 
-- LangGraph server (``langgraph-api`` 0.11.1 with ``langgraph-runtime-pg``, read in its code and run
-  on the local node): writes only temporary files (``tempfile``: /tmp); runs as any UID.
+- LangGraph server (``langgraph-api`` 0.11.1 with ``langgraph-runtime-pg``): writes only temporary
+  files (``tempfile``: /tmp), as its code shows; run as UID 10001 (no passwd entry, HOME=/) under a
+  read-only root with an empty /tmp, its api process and a queue worker served runs.
 - Postgres (the official image and lgp's Debian-built one): its data directory on the volume (PGDATA
   in a subdirectory, owned through fsGroup), the socket directory /var/run/postgresql, /tmp; initdb
   looks its UID up in /etc/passwd, so it runs as the images' ``postgres`` user, 999.

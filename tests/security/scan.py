@@ -11,6 +11,7 @@ benchmark can measure another checkout (``git worktree add``) with the same scen
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
 import subprocess
@@ -157,12 +158,15 @@ def targets(
 ) -> dict[str, Callable[[], list[dict[str, Any]]]]:
     """name -> a function building the objects of one scan target."""
     out: dict[str, Callable[[], list[dict[str, Any]]]] = {}
-    for name, (spec, keda) in SCENARIOS.items():
-        out[name] = lambda spec=spec, keda=keda: operator_objects(spec, keda, root)
-    if below_restricted:
-        out[BELOW_RESTRICTED] = lambda: operator_objects(BELOW_RESTRICTED_SPEC, True, root)
+    scenarios = (
+        {**SCENARIOS, BELOW_RESTRICTED: (BELOW_RESTRICTED_SPEC, True)} if below_restricted else SCENARIOS
+    )
+    for name, (spec, keda) in scenarios.items():
+        out[name] = functools.partial(operator_objects, spec, keda, root)
     for values in sorted((root / "helm" / "lgp" / "ci").glob("*-values.yaml")):
-        out[f"chart-{values.name.removesuffix('-values.yaml')}"] = lambda v=values: chart_objects(v, root)
+        out[f"chart-{values.name.removesuffix('-values.yaml')}"] = functools.partial(
+            chart_objects, values, root
+        )
     return out
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import kopf
 
-from .api.models import GROUP, PLURAL, VERSION
+from lgp_contract.resource import GROUP, PLURAL, VERSION
+
 from .builders.common import MANAGER
 from .coordinator import Coordinator
 from .health import BEAT_SECONDS, HEALTH

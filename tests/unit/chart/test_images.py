@@ -22,7 +22,12 @@ DOCKERFILES = {
     "control-plane": ROOT / "images" / "control-plane.Dockerfile",
     "data-plane": ROOT / "images" / "data-plane.Dockerfile",
 }
-PACKAGE_DIRS = [ROOT / "control_plane", ROOT / "operator" / "lgp_operator", ROOT / "lgp_cli"]
+PACKAGE_DIRS = [
+    ROOT / "control_plane",
+    ROOT / "operator" / "lgp_operator",
+    ROOT / "lgp_cli",
+    ROOT / "lgp_contract",
+]
 
 
 @dataclass

@@ -1,18 +1,24 @@
 """The LangGraphPlatform custom resource as pydantic models: the single source of the CRD schema.
 
-`make manifests` turns these models into ``crds/langgraphplatforms.yaml`` (see ``crd.py``); the
-operator parses every object it reconciles with the same models, so a rule the API server cannot
-check (Kubernetes 1.20 drops CEL rules) still gives a Degraded condition naming the field.
+`make manifests` turns these models into ``crds/langgraphplatforms.yaml`` (the operator's
+``lgp_operator/api/crd.py``); the operator parses every object it reconciles with the same models, so
+a rule the API server cannot check (Kubernetes 1.20 drops CEL rules) still gives a Degraded condition
+naming the field. The control plane builds a revision's spec as a ``LangGraphPlatformSpec`` and the
+listener applies it as it comes (``protocol.py``).
 
-Field names are camelCase on the wire (aliases) and snake_case in Python.
+Field names are camelCase on the wire (aliases) and snake_case in Python. One module of about 500
+lines on purpose: the whole resource, spec and status, reads as the one schema it is (as kubebuilder's
+``*_types.go`` files do).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, WrapSerializer, model_validator
 from pydantic.alias_generators import to_camel
+
+from .formats import DNS_SUBDOMAIN, ENV_NAME, HOSTNAME, IMAGE_REF, QUANTITY, REVISION_ID, SECRET_KEY
 
 GROUP = "lgp.dev"
 VERSION = "v1alpha1"
@@ -23,22 +29,6 @@ SINGULAR = "langgraphplatform"
 SHORT_NAMES = ["lgp"]
 
 # ---------------------------------------------------------------- reusable string types
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-IMAGE_REF = (
-    r"^([a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]+)?/)?"
-    r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
-)
-QUANTITY = (
-    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
-    r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
-)
-ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
-REVISION_ID = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-SECRET_KEY = r"^[-._a-zA-Z0-9]+$"  # noqa: S105 (a pattern for Secret keys)
-
 SecretName = Annotated[str, Field(pattern=DNS_SUBDOMAIN, max_length=253)]
 Quantity = Annotated[
     str,
@@ -60,6 +50,11 @@ class Model(BaseModel):
     def wire(self) -> dict[str, Any]:
         """The camelCase form, without unset optional fields."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    def written(self) -> dict[str, Any]:
+        """The camelCase form with only the fields that were given: how a spec is stored, sent to the
+        listener and applied (the API server fills in the defaults)."""
+        return self.model_dump(by_alias=True, exclude_unset=True, exclude_none=True, mode="json")
 
 
 class _Quantity(Model):
@@ -416,6 +411,15 @@ class LangGraphPlatformSpec(Model):
                 raise ValueError(f"env: variable {e.name!r} is listed twice")
             seen.add(e.name)
         return self
+
+
+def _as_written(spec, handler):  # no annotations: pydantic then keeps the model's schema
+    return spec.written()
+
+
+WrittenSpec = Annotated[LangGraphPlatformSpec, WrapSerializer(_as_written, when_used="json")]
+"""A spec that travels as written (only the fields given) wherever it is sent as JSON, while the
+schema still documents every field: a revision's spec in the API and in the listener's desired state."""
 
 
 # ---------------------------------------------------------------- status

@@ -6,8 +6,8 @@ a rule the API server cannot check (Kubernetes 1.20 drops CEL rules) still gives
 naming the field. The control plane builds a revision's spec as a ``LangGraphPlatformSpec`` and the
 listener applies it as it comes (``protocol.py``).
 
-Field names are camelCase on the wire (aliases) and snake_case in Python. One module of about 500
-lines on purpose: the whole resource, spec and status, reads as the one schema it is (as kubebuilder's
+Field names are camelCase on the wire (aliases) and snake_case in Python. One module on purpose:
+the whole resource, spec and status, reads as the one schema it is (as kubebuilder's
 ``*_types.go`` files do).
 """
 
@@ -18,7 +18,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, WrapSerializer, model_validator
 from pydantic.alias_generators import to_camel
 
-from .formats import DNS_SUBDOMAIN, ENV_NAME, HOSTNAME, IMAGE_REF, QUANTITY, REVISION_ID, SECRET_KEY
+from .formats import (
+    ABSOLUTE_PATH,
+    CAPABILITY,
+    CIDR,
+    DNS_SUBDOMAIN,
+    ENV_NAME,
+    HOSTNAME,
+    IMAGE_REF,
+    QUANTITY,
+    REVISION_ID,
+    SECRET_KEY,
+)
 
 GROUP = "lgp.dev"
 VERSION = "v1alpha1"
@@ -517,9 +528,6 @@ class LangGraphPlatform(Model):
 # ---------------------------------------------------------------- security (spec.security)
 # The operator's defaults meet the "restricted" Pod Security Standard; what is set here is merged over
 # them field by field. Anything below "restricted" is reported in the PodSecurity condition.
-CAPABILITY = r"^[A-Z_]+$"
-CIDR = r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"
-ABSOLUTE_PATH = r"^/[^/].*$"
 
 
 class SeccompProfile(Model):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .api.models import NetworkPeer
+from lgp_contract.resource import NetworkPeer
 
 
 class OperatorSettings(BaseSettings):

@@ -20,7 +20,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..api.models import ContainerSecurityContext, PodSecurityContext, WorkloadSecurity
+from lgp_contract.resource import ContainerSecurityContext, PodSecurityContext, WorkloadSecurity
+
 from .common import Platform
 
 SERVER_UID = 10001

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from lgp_operator.api.models import NetworkPeer
 from lgp_operator.builders.networkpolicy import build_network_policies
+
+from lgp_contract.resource import NetworkPeer
 
 from .conftest import make_cr
 

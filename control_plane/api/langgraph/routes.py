@@ -69,7 +69,7 @@ router = APIRouter(prefix="/api-host", tags=["langgraph-compatible"], responses=
 
 
 # ------------------------------------------------------------------------------------------ deployments
-@router.get("/v2/deployments", response_model=DeploymentsOut)
+@router.get("/v2/deployments", response_model=DeploymentsOut, responses=BAD_REQUEST)
 def list_deployments(
     session: SessionDep,
     principal: Workspace,
@@ -79,8 +79,16 @@ def list_deployments(
     ] = None,
     limit: PageLimit = 100,
     offset: PageOffset = 0,
+    agent_id: Annotated[
+        str | None, Query(max_length=255, description="Agent mode: not in lgp (400).")
+    ] = None,
+    agent_environment: Annotated[
+        str | None, Query(max_length=64, description="Agent mode: not in lgp (400).")
+    ] = None,
 ) -> DeploymentsOut:
     """Deployments, newest first (``deploy list``, and the name lookup of ``deploy``)."""
+    if agent_id is not None or agent_environment is not None:
+        raise translate.bad_request(translate.NO_AGENTS)
     filters = deployments.Filters(name=name or None, name_contains=name_contains or None)
     rows, total = deployments.find(
         session, tenant_id=principal.tenant_id, filters=filters, limit=limit, offset=offset

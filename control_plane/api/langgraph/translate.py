@@ -83,6 +83,7 @@ NO_BUILDS = (
     "with `langgraph deploy --image-uri <repository>@sha256:<digest> --listener-id <listener> "
     "--k8s-namespace <namespace>` (`langgraph deploy listeners list` shows the listeners)"
 )
+NO_AGENTS = "agent mode (--agent-id, --agent-environment) is not part of lgp: deploy by --name"
 LISTENER_REQUIRED = (
     "'listener_id' is required: lgp runs deployments through a listener in your cluster "
     "(`langgraph deploy listeners list` shows them)"
@@ -149,7 +150,7 @@ def create_request(body: DeploymentCreateIn) -> tuple[uuid.UUID, str | None]:
         raise bad_request(f"{LISTENER_REQUIRED}. {NO_BUILDS}")
     _refuse_builds(body.source, body.source_config, body.source_revision_config)
     if body.agent is not None:
-        raise bad_request("agent: lgp has no agent mode: deploy by --name")
+        raise bad_request(f"agent: {NO_AGENTS}")
     if body.source_config.listener_id is None:
         raise bad_request(LISTENER_REQUIRED)
     listener_config = body.source_config.listener_config

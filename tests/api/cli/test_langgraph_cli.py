@@ -168,6 +168,8 @@ def test_what_lgp_does_not_do_is_explained(lg: LangGraphCli, cli: Cli) -> None:
     assert r.code == 2 and "was not found in this workspace" in r.err and listener.id in r.err, r.text
     r = lg.deploy(unique("agent"), "registry.example.com/agents/echo:1.0", "--listener-id", listener.id)
     assert r.code == 2 and "--image-uri must pin a digest" in r.err  # the CLI's own rule
+    r = lg("deploy", "list", "--agent-id", "support", "--agent-environment", "production")
+    assert r.code == 1 and "agent mode (--agent-id, --agent-environment) is not part of lgp" in r.err, r.text
     r = lg("deploy", "delete", str(uuid.uuid4()), "--force")
     assert r.code == 1 and "failed with status 404: deployment not found" in r.err
     d = cli.deployment(listener)

@@ -151,7 +151,9 @@ def test_creates_lgp_cannot_do_are_refused_with_the_words_the_cli_reacts_to(host
         "/v2/deployments",
         {"source": "external_docker", "agent": {"agent_id": "a", "environment": "production"}},
     )
-    assert r.status_code == 400 and "agent" in r.json()["detail"]
+    assert r.status_code == 400 and "agent mode" in r.json()["detail"]
+    r = host.call("GET", "/v2/deployments", agent_id="a", agent_environment="production")
+    assert r.status_code == 400 and "deploy by --name" in r.json()["detail"]
     assert host.call("GET", "/v2/deployments").json()["total"] == 0
 
 

@@ -174,7 +174,7 @@ def run(
     readers = [threading.Thread(target=lambda: logs(cp, d["id"])) for _ in range(4)]
     for t in readers:
         t.start()
-    wait_for(lambda: kubelet.logs.reads, timeout=30, what="slow reads to start")
+    wait_for(lambda: kubelet.logs.reading, timeout=30, what="slow reads to start")
     busy_sync = [applied_after(f"{IMAGE}:{k}") for k in range(5, 8)]
     kubelet.logs.delay_seconds = 0.0
     for t in readers:

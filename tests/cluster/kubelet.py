@@ -75,6 +75,7 @@ class SimulatedLogs:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.reads = 0  # requests served, for tests of the simulator itself
+        self.reading = 0  # requests being served now
         self.delay_seconds = 0.0  # a slow kubelet (a huge log), for tests that logs never hold up the rest
 
     # ---------------------------------------------------------------- the log book
@@ -153,8 +154,12 @@ class SimulatedLogs:
                     code, body = 404, "not found"
                 else:
                     query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-                    time.sleep(logs.delay_seconds)  # the simulated slowness itself, not a wait in a test
-                    code, body = logs.render(parts[1], parts[2], parts[3], query)
+                    logs.reading += 1
+                    try:
+                        time.sleep(logs.delay_seconds)  # the simulated slowness itself, not a test's wait
+                        code, body = logs.render(parts[1], parts[2], parts[3], query)
+                    finally:
+                        logs.reading -= 1
                     logs.reads += 1
                 raw = body.encode()
                 self.send_response(code)

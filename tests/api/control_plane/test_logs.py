@@ -30,7 +30,7 @@ from tests.api.control_plane.conftest import (
 from tests.played_listener import Answer, PlayedListener, lines_since, log_line
 
 T0 = datetime(2026, 3, 8, 12, 0, 0, tzinfo=UTC)
-WAIT = 3.0  # LGP_LOG_WAIT_SECONDS in these tests
+WAIT = 5.0  # LGP_LOG_WAIT_SECONDS in these tests
 
 
 @pytest.fixture
@@ -193,8 +193,8 @@ def test_a_late_listener_gives_events_only_and_its_answer_is_dropped(logs_api: A
         start = time.monotonic()
         page = logs_api.get(f"/v1/deployments/{d['id']}/logs").json()
         waited = time.monotonic() - start
-    assert WAIT - 0.1 <= waited < WAIT + 3, waited
-    assert page["containers"] == "unavailable" and "did not answer within 3 s" in page["notice"]
+    assert WAIT - 0.1 <= waited < WAIT + 10, waited  # the wait is bounded by the setting
+    assert page["containers"] == "unavailable" and "did not answer within 5 s" in page["notice"]
     [req] = fake.requests
     assert fake.post_answer(req["id"], {"lines": []}).status_code == 404
 

@@ -6,9 +6,7 @@ and a slow log that never holds up the desired-state sync."""
 
 from __future__ import annotations
 
-import statistics
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -122,8 +120,7 @@ def test_a_slow_log_never_holds_up_the_sync(control_plane, listener_factory, nam
         answered: dict[str, Any] = {}
         reader = threading.Thread(target=lambda: answered.update(_logs(control_plane, d["id"])))
         reader.start()
-        wait_for(lambda: kubelet.logs.reads, timeout=20, what="the listener to be reading the slow log")
-        t0 = time.monotonic()
+        wait_for(lambda: kubelet.logs.reading, timeout=20, what="the listener to be reading the slow log")
         second = control_plane.call(
             "POST", f"/deployments/{d['id']}/revisions", json={"image": f"{IMAGE}:2.0"}
         )
@@ -134,29 +131,10 @@ def test_a_slow_log_never_holds_up_the_sync(control_plane, listener_factory, nam
             timeout=30,
             what="the new revision to be applied",
         )
-        applied_after = time.monotonic() - t0
-        assert reader.is_alive(), (
-            "the log request finished before the revision was applied: nothing was shown"
-        )
-        assert applied_after < 5, (
-            f"the sync waited for the log: applied {applied_after:.1f}s after the change"
-        )
+        # applied while the listener still reads the slow log: the sync did not wait for it
+        assert kubelet.logs.reading and reader.is_alive(), "the log read ended first: nothing was shown"
         reader.join(60)
         assert answered["data"]  # the events at least, and the lines when the listener made it in time
         control_plane.wait_revision(second["id"], {"DEPLOYED"})
     finally:
         kubelet.logs.delay_seconds = 0.0
-
-
-def test_log_request_latency_through_the_listener(control_plane, listener_factory, namespace, kubelet):
-    """Not a benchmark (bench/logs_bench.py measures): a request answers well within the wait."""
-    listener, _ = listener_factory()
-    d = _create(control_plane, listener, namespace, f"sk-{uuid.uuid4().hex}")
-    control_plane.wait_revision(d["latest_revision_id"], {"DEPLOYED"})
-    took = []
-    for _ in range(5):
-        t0 = time.monotonic()
-        page = _logs(control_plane, d["id"])
-        took.append(time.monotonic() - t0)
-        assert page["containers"] == "complete"
-    assert statistics.median(took) < 5, took

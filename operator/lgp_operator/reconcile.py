@@ -20,7 +20,7 @@ from lgp_contract.resource import API_VERSION, KIND
 from .builders.common import MANAGER, RETAINED_LABEL, InvalidSpec, Platform, instance_selector, postgres_name
 from .builders.deployment import LICENSE_KEY
 from .builders.desired import build_desired
-from .builders.postgres import new_password
+from .builders.postgres import claim_metadata, keep_immutable, new_password
 from .k8s.apply import NotOurs, apply_if_changed
 from .k8s.discovery import Discovery
 from .k8s.events import post_event
@@ -55,6 +55,7 @@ RETRYABLE = {
     "RunContainerError",
     "ProgressDeadlineExceeded",
     "NotOwned",
+    "RoutingUnavailable",
 }
 
 
@@ -113,8 +114,8 @@ class Reconciler:
             password = self._postgres_password(cr) if cr.spec.database.managed else None
             # Builders raise InvalidSpec too (an Ingress without a host and no default domain, ...).
             desired = build_desired(cr, self.settings, caps, postgres_password=password)
-        except InvalidSpec as e:
-            return self._write(body, refused_status(body, ("InvalidSpec", str(e)), now=now()))
+        except InvalidSpec as e:  # or Unavailable (RoutingUnavailable): what the cluster lacks
+            return self._write(body, refused_status(body, (e.reason, str(e)), now=now()))
 
         changed: list[str] = []
         problem: Problem | None = None
@@ -123,7 +124,7 @@ class Reconciler:
         for obj in desired.objects:
             kind, name = obj["kind"], obj["metadata"]["name"]
             try:
-                action, live = apply_if_changed(self.kube, obj, owner_uid=cr.uid)
+                action, live = apply_if_changed(self.kube, obj, owner_uid=cr.uid, adjust=keep_immutable)
             except NotOurs as e:
                 refused[(kind, name)] = str(e)
                 continue
@@ -151,6 +152,7 @@ class Reconciler:
                 kinds=kinds,
             ):
                 changed.append(f"deleted {kind} {name}")
+            changed += self._label_claims(cr)
             self._pruned[cr.uid] = prune_key
         if changed:
             log.info("%s/%s: %s", cr.namespace, cr.name, ", ".join(changed))
@@ -206,6 +208,27 @@ class Reconciler:
                 out.append(f"{field_}: Secret {name!r} not found in namespace {cr.namespace!r}")
             elif key is not None and key not in (secret.get("data") or {}):
                 out.append(f"{field_}: Secret {name!r} has no key {key!r}")
+        return out
+
+    def _label_claims(self, cr: Platform) -> list[str]:
+        """spec.labels and spec.annotations onto the database's existing volume claims (a StatefulSet's
+        claim template cannot change once made, so claims made before a change get it here)."""
+        if cr.spec.database.managed is None:
+            return []
+        want = claim_metadata(cr)
+        out = []
+        for pvc in self.kube.list("v1", "PersistentVolumeClaim", cr.namespace, _database_selector(cr.name)):
+            meta = pvc.get("metadata") or {}
+            patch = {
+                part: {k: v for k, v in want[part].items() if (meta.get(part) or {}).get(k) != v}
+                for part in ("labels", "annotations")
+            }
+            patch = {k: v for k, v in patch.items() if v}
+            if patch:
+                self.kube.merge_patch(
+                    "v1", "PersistentVolumeClaim", cr.namespace, meta["name"], {"metadata": patch}
+                )
+                out.append(f"labelled PersistentVolumeClaim {meta['name']}")
         return out
 
     def _postgres_password(self, cr: Platform) -> str:

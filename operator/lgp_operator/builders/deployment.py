@@ -15,7 +15,7 @@ from .common import (
     Platform,
     api_server_name,
     child_annotations,
-    child_labels,
+    labels,
     metadata,
     postgres_name,
     quantity_map,
@@ -123,7 +123,7 @@ def build_pod_template(
     if revision.number is not None:
         own[REVISION_NUMBER_ANNOTATION] = str(revision.number)
     annotations = child_annotations(cr, own)
-    pod_labels = {**spec.labels, **placement.labels, **child_labels(cr, component)}
+    pod_labels = {**spec.labels, **placement.labels, **labels(cr, component)}
     pod: dict[str, Any] = {
         "containers": [container, *(c.wire() for c in (workload.sidecars if workload else []))],
         "terminationGracePeriodSeconds": spec.termination_grace_period_seconds,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from lgp_operator.builders.autoscaling import PENDING_RUNS_QUERY, build_hpa, build_scaled_object
 from lgp_operator.builders.common import Capabilities, InvalidSpec
@@ -67,7 +69,7 @@ def test_hpa_in_the_served_version(settings, api, check):
 
 
 # ---------------------------------------------------------------- queue workers on their own, KEDA settings
-QUEUED = {
+QUEUED: dict[str, Any] = {
     "queue": {"enabled": True},
     "autoscaling": {
         "enabled": True,

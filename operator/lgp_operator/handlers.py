@@ -14,6 +14,7 @@ from lgp_contract.resource import GROUP, PLURAL, VERSION
 from .builders.common import MANAGER
 from .coordinator import Coordinator
 from .k8s.kube import Kube, new_api_client
+from .metrics import METRICS
 from .reconcile import Outcome, Reconciler
 from .settings import OperatorSettings
 
@@ -25,8 +26,9 @@ CHILD_LABELS = {"app.kubernetes.io/managed-by": MANAGER}
 class Runtime:
     def __init__(self, settings: OperatorSettings) -> None:
         self.kube = Kube(new_api_client(settings.kubeconfig))
-        self.reconciler = Reconciler(self.kube, settings)
+        self.reconciler = Reconciler(self.kube, settings, metrics=METRICS)
         self.coordinator = Coordinator(self._run)
+        METRICS.watch_queue(self.coordinator.depth)
 
     def _run(self, namespace: str, name: str) -> Outcome | None:
         body = self.kube.get(f"{GROUP}/{VERSION}", "LangGraphPlatform", namespace, name)
@@ -112,3 +114,5 @@ def on_child_event(
 def on_delete(body: kopf.Body, **_: Any) -> None:
     """Children go by garbage collection (owner references); the database follows retainOnDelete."""
     log.info("%s", runtime().reconciler.finalize(dict(body)))
+    meta = body.get("metadata", {})
+    METRICS.forget(str(meta.get("namespace", "")), str(meta.get("name", "")))

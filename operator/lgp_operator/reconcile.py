@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from .k8s.events import post_event
 from .k8s.kube import Kube, KubeError
 from .k8s.ownership import INSTANCE, MANAGED_BY, not_ours
 from .k8s.prune import prunable_kinds, prune
+from .metrics import OperatorMetrics
 from .settings import OperatorSettings
 from .status import (
     Observed,
@@ -92,10 +94,17 @@ def _ref(body: dict[str, Any]) -> dict[str, Any]:
 
 
 class Reconciler:
-    def __init__(self, kube: Kube, settings: OperatorSettings, discovery: Discovery | None = None) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        settings: OperatorSettings,
+        discovery: Discovery | None = None,
+        metrics: OperatorMetrics | None = None,
+    ) -> None:
         self.kube = kube
         self.settings = settings
         self.discovery = discovery or Discovery(kube, keda=settings.keda, ttl=settings.discovery_seconds)
+        self.metrics = metrics or OperatorMetrics()
         self._pruned: dict[str, tuple[Any, ...]] = {}  # uid -> (generation, capabilities) last pruned
 
     # ------------------------------------------------------------------ entry point
@@ -103,6 +112,17 @@ class Reconciler:
         meta = body.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             return Outcome()
+        ns, name, start = str(meta.get("namespace", "")), str(meta.get("name", "")), time.monotonic()
+        try:
+            outcome = self._reconcile(body)
+        except Exception:
+            self.metrics.failed(ns, name, time.monotonic() - start)
+            raise
+        degraded = outcome.degraded[0] if outcome.degraded else None
+        self.metrics.reconciled(ns, name, time.monotonic() - start, ready=outcome.ready, degraded=degraded)
+        return outcome
+
+    def _reconcile(self, body: dict[str, Any]) -> Outcome:
         try:
             cr = Platform.from_body(body)
             caps = self.discovery.capabilities()
@@ -127,6 +147,7 @@ class Reconciler:
                 action, live = apply_if_changed(self.kube, obj, owner_uid=cr.uid, adjust=keep_immutable)
             except NotOurs as e:
                 refused[(kind, name)] = str(e)
+                self.metrics.child(kind, "refused")
                 continue
             except KubeError as e:
                 if e.status in (400, 403, 404, 422):
@@ -134,6 +155,7 @@ class Reconciler:
                     continue
                 raise  # 409, 5xx, timeouts: transient, the caller retries
             lives[(kind, name)] = live
+            self.metrics.child(kind, action)
             if action != "unchanged":
                 changed.append(f"{action} {kind} {name}")
         if refused:  # the most useful thing to say: each name to free
@@ -151,6 +173,7 @@ class Reconciler:
                 keep=desired.identities(),
                 kinds=kinds,
             ):
+                self.metrics.child(kind, "deleted")
                 changed.append(f"deleted {kind} {name}")
             changed += self._label_claims(cr)
             self._pruned[cr.uid] = prune_key

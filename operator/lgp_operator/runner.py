@@ -9,6 +9,7 @@ import threading
 
 from .k8s.kube import Kube, new_api_client
 from .k8s.leader import LeaderElector
+from .metrics import METRICS, serve
 from .settings import OperatorSettings
 
 log = logging.getLogger("lgp_operator")
@@ -16,6 +17,9 @@ LOST_LEADERSHIP_EXIT = 70
 
 
 def run(settings: OperatorSettings, *, verbose: bool = False) -> int:
+    if settings.metrics_port:  # served while waiting for the Lease too
+        serve(METRICS, settings.metrics_host, settings.metrics_port)
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
     elector = None
     if settings.leader_election:
         elector = LeaderElector(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -87,9 +88,10 @@ class OperatorMetrics:
             self.last_duration.remove(namespace, name)
 
 
-def serve(metrics: OperatorMetrics, host: str, port: int) -> None:
-    """``GET /metrics`` in a daemon thread (prometheus-client's own server)."""
-    start_http_server(port, addr=host, registry=metrics.registry)
+def serve(metrics: OperatorMetrics, host: str, port: int) -> WSGIServer:
+    """``GET /metrics`` in a daemon thread (prometheus-client's own server); ``shutdown()`` stops it."""
+    server, _ = start_http_server(port, addr=host, registry=metrics.registry)
+    return server
 
 
 METRICS = OperatorMetrics()

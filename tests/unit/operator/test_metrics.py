@@ -72,8 +72,12 @@ def test_metrics_are_served_over_http():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    serve(m, "127.0.0.1", port)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:  # noqa: S310
-        text = resp.read().decode()
+    server = serve(m, "127.0.0.1", port)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
     assert 'lgp_operator_reconciles_total{result="ready"} 1.0' in text
     assert "lgp_operator_queue_depth" in text

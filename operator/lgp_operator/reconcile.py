@@ -165,18 +165,20 @@ class Reconciler:
         prune_key = (cr.generation, caps, self.discovery.keda_served)
         if problem is None and self._pruned.get(cr.uid) != prune_key:  # never delete because of an error
             kinds = prunable_kinds(caps, self.discovery.keda_served)
+            held, in_use = self._held_accounts(cr, desired.identities())
             for kind, name in prune(
                 self.kube,
                 namespace=cr.namespace,
                 selector=instance_selector(cr),
                 owner_uid=cr.uid,
-                keep=desired.identities(),
+                keep=desired.identities() | held,
                 kinds=kinds,
             ):
                 self.metrics.child(kind, "deleted")
                 changed.append(f"deleted {kind} {name}")
             changed += self._label_claims(cr)
-            self._pruned[cr.uid] = prune_key
+            if not in_use:  # else pruned again once no pod uses the ServiceAccount
+                self._pruned[cr.uid] = prune_key
         if changed:
             log.info("%s/%s: %s", cr.namespace, cr.name, ", ".join(changed))
             post_event(self.kube, _ref(body), reason="Applied", message="; ".join(changed))
@@ -232,6 +234,19 @@ class Reconciler:
             elif key is not None and key not in (secret.get("data") or {}):
                 out.append(f"{field_}: Secret {name!r} has no key {key!r}")
         return out
+
+    def _held_accounts(self, cr: Platform, keep: set[tuple[str, str]]) -> tuple[set[tuple[str, str]], bool]:
+        """Our ServiceAccount when no longer wanted but still used: by name in placement (kept), or by a
+        pod of an older revision (kept until the rollout replaced it: pods of the old template could not
+        be made again without it). The flag says a pod still uses it (prune again later)."""
+        account = ("ServiceAccount", names.service_account_name(cr.name))
+        if account in keep:
+            return set(), False
+        if cr.spec.placement.service_account_name == account[1]:
+            return {account}, False
+        pods = self.kube.list("v1", "Pod", cr.namespace, instance_selector(cr))
+        used = any((p.get("spec") or {}).get("serviceAccountName") == account[1] for p in pods)
+        return ({account}, True) if used else (set(), False)
 
     def _label_claims(self, cr: Platform) -> list[str]:
         """spec.labels and spec.annotations onto the database's existing volume claims (a StatefulSet's

@@ -140,10 +140,13 @@ def build_pod_template(
         pod["tolerations"] = [t.wire() for t in placement.tolerations]
     if placement.affinity:
         pod["affinity"] = placement.affinity
-    if placement.service_account_name:
-        pod["serviceAccountName"] = placement.service_account_name
-    elif spec.service_account.create:
-        pod["serviceAccountName"] = names.service_account_name(cr.name)
+    account = placement.service_account_name or (
+        names.service_account_name(cr.name) if spec.service_account.create else None
+    )
+    if account:
+        # The deprecated twin too: the apiserver copies serviceAccountName into serviceAccount, and a
+        # serviceAccount nobody applied would survive our dropping serviceAccountName and be copied back.
+        pod["serviceAccountName"] = pod["serviceAccount"] = account
     if placement.priority_class_name:
         pod["priorityClassName"] = placement.priority_class_name
     if placement.topology_spread_constraints:

@@ -35,8 +35,16 @@ PLURALS = {
     "ServiceAccount": "serviceaccounts",
     "CustomResourceDefinition": "customresourcedefinitions",
     "Namespace": "namespaces",
+    "PriorityClass": "priorityclasses",
 }
-CLUSTER_SCOPED = {"CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding", "Node"}
+CLUSTER_SCOPED = {
+    "CustomResourceDefinition",
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Node",
+    "PriorityClass",
+}
 
 
 class KubeError(Exception):

@@ -255,19 +255,30 @@ class Reconciler:
             return []
         want = claim_metadata(cr)
         out = []
-        for pvc in self.kube.list("v1", "PersistentVolumeClaim", cr.namespace, _database_selector(cr.name)):
+        for pvc in self._claims(cr.namespace, cr.name):
             meta = pvc.get("metadata") or {}
             patch = {
                 part: {k: v for k, v in want[part].items() if (meta.get(part) or {}).get(k) != v}
                 for part in ("labels", "annotations")
             }
             patch = {k: v for k, v in patch.items() if v}
-            if patch:
+            if not patch:
+                continue
+            try:
                 self.kube.merge_patch(
                     "v1", "PersistentVolumeClaim", cr.namespace, meta["name"], {"metadata": patch}
                 )
-                out.append(f"labelled PersistentVolumeClaim {meta['name']}")
+            except KubeError as e:
+                if e.status != 404:  # deleted meanwhile: nothing to label
+                    raise
+                continue
+            out.append(f"labelled PersistentVolumeClaim {meta['name']}")
         return out
+
+    def _claims(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        """The managed database's volume claims that are not being deleted already."""
+        claims = self.kube.list("v1", "PersistentVolumeClaim", namespace, _database_selector(name))
+        return [c for c in claims if not (c.get("metadata") or {}).get("deletionTimestamp")]
 
     def _postgres_password(self, cr: Platform) -> str:
         """The managed database's password: read from its Secret, generated only when there is none."""
@@ -338,7 +349,7 @@ class Reconciler:
         if (spec.get("database") or {}).get("external") is not None:
             return "external database: not touched"
         retain = True if managed is None else bool(managed.get("retainOnDelete", True))
-        pvcs = self.kube.list("v1", "PersistentVolumeClaim", ns, _database_selector(name))
+        pvcs = self._claims(ns, name)
         secret_name = names.postgres_name(name)
         if retain:
             patch = {"metadata": {"labels": {RETAINED_LABEL: "true"}}}

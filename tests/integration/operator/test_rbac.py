@@ -67,6 +67,8 @@ def test_operator_under_its_own_rbac(operator_factory, kube, k8s, cluster, names
             "autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 4},
             "ingress": {"enabled": True, "host": "rbac.example.com"},
             "envFromSecret": "agent-env",
+            "serviceAccount": {"create": True},  # made, owned, pruned under the same identity
+            "labels": {"team": "agents"},  # and onto the database's volume claim
         }
         apply_spec(kube, "rb", namespace, spec)
 
@@ -86,6 +88,8 @@ def test_operator_under_its_own_rbac(operator_factory, kube, k8s, cluster, names
         assert cond(cr, "PendingRunScaling")["reason"] in ("KedaNotInstalled", "KedaScaledObject")
         lease = kube.get("coordination.k8s.io/v1", "Lease", system, "lgp-operator")
         assert lease is not None and lease["spec"]["holderIdentity"]
+
+        assert kube.get("v1", "ServiceAccount", namespace, "rb") is not None
 
         # Pruning under the same identity.
         apply_spec(kube, "rb", namespace, {**spec, "ingress": {"enabled": False}})

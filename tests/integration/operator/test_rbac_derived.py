@@ -97,7 +97,8 @@ def test_every_call_of_the_operator_is_allowed_by_its_role(k8s, crd, kube, names
     for mode in modes:
         settings = OperatorSettings(**mode)
         discovery = Discovery(recorder, ttl=0)
-        wait_for(lambda d=discovery: d.capabilities().keda, 30, "KEDA served")
+        wait_for(discovery.capabilities, 30, "served APIs")
+        assert discovery.capabilities().keda and discovery.capabilities().http_route_api
         reconciler = Reconciler(recorder, settings, discovery)
         apply_spec(kube, "rb", namespace, spec)
         reconciler.reconcile(get_cr(kube, "rb", namespace))

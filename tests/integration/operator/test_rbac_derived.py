@@ -97,8 +97,12 @@ def test_every_call_of_the_operator_is_allowed_by_its_role(k8s, crd, kube, names
     for mode in modes:
         settings = OperatorSettings(**mode)
         discovery = Discovery(recorder, ttl=0)
-        wait_for(discovery.capabilities, 30, "served APIs")
-        assert discovery.capabilities().keda and discovery.capabilities().http_route_api
+
+        def everything_served(d: Discovery = discovery) -> bool:
+            caps = d.capabilities()
+            return bool(caps.keda and caps.http_route_api and caps.virtual_service_api)
+
+        wait_for(everything_served, 30, "KEDA, HTTPRoute and VirtualService served")
         reconciler = Reconciler(recorder, settings, discovery)
         apply_spec(kube, "rb", namespace, spec)
         reconciler.reconcile(get_cr(kube, "rb", namespace))

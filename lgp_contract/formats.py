@@ -58,3 +58,11 @@ SECRET_KEY = r"^[-._a-zA-Z0-9]+$"  # noqa: S105 (a pattern for Secret keys)
 # ---------------------------------------------------------------- revisions
 REVISION_ID = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 """A revision id as it appears in annotations: a UUID from the control plane, or ``tmpl-<hash>``."""
+
+# ---------------------------------------------------------------- security (spec.security)
+CAPABILITY = r"^[A-Z_]+$"
+"""A Linux capability name as Kubernetes takes it (``NET_BIND_SERVICE``, ``ALL``)."""
+CIDR = r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"
+"""An IPv4 or IPv6 range in CIDR notation (a NetworkPolicy ipBlock)."""
+ABSOLUTE_PATH = r"^/[^/].*$"
+"""An absolute path other than ``/`` (a mount path)."""

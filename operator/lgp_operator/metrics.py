@@ -1,5 +1,5 @@
-"""The operator's Prometheus metrics (a registry per instance, so tests can make several) and the
-``/metrics`` server on LGP_OPERATOR_METRICS_PORT.
+"""The operator's Prometheus metrics (a registry per instance, so tests can make several), served as
+``/metrics`` beside /healthz and /readyz on LGP_OPERATOR_HEALTH_PORT (``health.py``).
 
 - ``lgp_operator_reconciles_total{result}``: reconciles by outcome (ready, progressing, degraded, error).
 - ``lgp_operator_reconcile_errors_total{reason}``: Degraded reasons and exceptions.
@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 ACTIONS = {"created": "created", "updated": "updated", "unchanged": "skipped", "deleted": "deleted"}
 
@@ -86,12 +85,6 @@ class OperatorMetrics:
     def forget(self, namespace: str, name: str) -> None:
         with contextlib.suppress(KeyError):  # never reconciled by this process
             self.last_duration.remove(namespace, name)
-
-
-def serve(metrics: OperatorMetrics, host: str, port: int) -> WSGIServer:
-    """``GET /metrics`` in a daemon thread (prometheus-client's own server); ``shutdown()`` stops it."""
-    server, _ = start_http_server(port, addr=host, registry=metrics.registry)
-    return server
 
 
 METRICS = OperatorMetrics()

@@ -184,7 +184,14 @@ class Reconciler:
             post_event(self.kube, _ref(body), reason="Applied", message="; ".join(changed))
         seen = self._observe(cr, lives, refused, problem)
         verdict = platform_status(
-            body, cr, seen, endpoint=desired.endpoint, keda=desired.keda, hpa_api=caps.hpa_api, now=now()
+            body,
+            cr,
+            seen,
+            endpoint=desired.endpoint,
+            keda=desired.keda,
+            hpa_api=caps.hpa_api,
+            now=now(),
+            pod_security=desired.pod_security,
         )
         return self._write(body, verdict, changed)
 

@@ -7,9 +7,10 @@ import os
 import signal
 import threading
 
+from .health import HEALTH, HealthServer
 from .k8s.kube import Kube, new_api_client
 from .k8s.leader import LeaderElector
-from .metrics import METRICS, serve
+from .metrics import METRICS
 from .settings import OperatorSettings
 
 log = logging.getLogger("lgp_operator")
@@ -17,9 +18,9 @@ LOST_LEADERSHIP_EXIT = 70
 
 
 def run(settings: OperatorSettings, *, verbose: bool = False) -> int:
-    if settings.metrics_port:  # served while waiting for the Lease too
-        serve(METRICS, settings.metrics_host, settings.metrics_port)
-        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
+    if settings.health_port:  # before the election: a replica waiting for the Lease is alive, not ready
+        server = HealthServer(HEALTH, settings.health_host, settings.health_port, METRICS.registry).start()
+        log.info("health: /healthz, /readyz and /metrics on %s:%d", settings.health_host, server.port)
     elector = None
     if settings.leader_election:
         elector = LeaderElector(

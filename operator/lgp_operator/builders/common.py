@@ -189,6 +189,7 @@ def _template_hash(cr: Platform) -> str:
             "suspend": True,
             "api_server": {"replicas"},
             "queue": {"replicas"},
+            "security": {"network_policy"},
         },
     )
     digest = hashlib.sha256(json.dumps(pod_relevant, sort_keys=True).encode()).hexdigest()

@@ -12,6 +12,7 @@ from .common import (
     PORT,
     REVISION_ANNOTATION,
     REVISION_NUMBER_ANNOTATION,
+    InvalidSpec,
     Platform,
     api_server_name,
     child_annotations,
@@ -25,6 +26,7 @@ from .common import (
     target_revision,
 )
 from .routing import mount_prefix
+from .security import server_hardening
 
 LICENSE_KEY = "license-key"
 
@@ -154,6 +156,11 @@ def build_pod_template(
             {"labelSelector": {"matchLabels": selector_labels(cr, component)}, **t.wire()}
             for t in placement.topology_spread_constraints
         ]
+    server_hardening(cr).apply(pod, container)
+    names_ = [v["name"] for v in pod.get("volumes", [])]
+    taken = sorted({n for n in names_ if names_.count(n) > 1})
+    if taken:  # a volume of spec.<workload>.volumes named like one the operator adds (tmp, writable-N)
+        raise InvalidSpec(f"spec volumes: the name {taken[0]!r} is taken by a volume the operator adds")
     return {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod}
 
 

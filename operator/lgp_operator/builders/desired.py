@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..podsecurity import Assessment, assess
 from ..settings import OperatorSettings
 from .autoscaling import build_hpa, build_scaled_object
 from .common import NEWEST, Capabilities, Platform, api_server_name, queue_name
@@ -12,6 +13,7 @@ from .deployment import build_api_server_deployment, build_queue_deployment
 from .gateway import build_http_route
 from .ingress import build_ingress
 from .istio import build_virtual_service
+from .networkpolicy import build_network_policies
 from .pdb import build_pdb, wants_pdb
 from .postgres import build_postgres_secret, build_postgres_service, build_postgres_statefulset
 from .redis import build_redis_deployment, build_redis_service
@@ -24,6 +26,7 @@ class DesiredSet:
     objects: list[dict[str, Any]] = field(default_factory=list)
     endpoint: str = ""
     keda: bool = False  # pending-run scaling is on (a ScaledObject, not an HPA)
+    pod_security: Assessment = field(default_factory=Assessment)  # of every pod template built
 
     def identities(self) -> set[tuple[str, str]]:
         return {(o["kind"], o["metadata"]["name"]) for o in self.objects}
@@ -77,6 +80,8 @@ def build_desired(
         if wants_pdb(cr, replicas, component) and caps.pdb_api:
             objs.append(build_pdb(cr, settings, deployment=deployment, component=component, caps=caps))
     out.keda = bool(spec.autoscaling.enabled and use_keda)
+    objs += build_network_policies(cr, settings)
+    out.pod_security = assess(pod_templates(objs))
     if spec.ingress.enabled:
         objs.append(build_route(cr, settings, caps))
         out.endpoint = route_endpoint(cr, settings)
@@ -92,3 +97,16 @@ def build_route(cr: Platform, settings: OperatorSettings, caps: Capabilities = N
     if settings.routing == "istio":
         return build_virtual_service(cr, settings, caps)
     return build_ingress(cr, settings)
+
+
+WORKLOADS = {"api-server": "server", "queue": "server", "postgres": "postgres", "redis": "redis"}
+
+
+def pod_templates(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(workload of spec.security, pod spec) of every Deployment and StatefulSet in ``objects``."""
+    out = []
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "StatefulSet"):
+            component = obj["metadata"]["labels"]["app.kubernetes.io/component"]
+            out.append((WORKLOADS[component], obj["spec"]["template"]["spec"]))
+    return out

@@ -15,6 +15,7 @@ def prunable_kinds(caps: Capabilities, keda_served: bool) -> list[tuple[str, str
         ("v1", "Service"),
         ("v1", "ServiceAccount"),
         ("networking.k8s.io/v1", "Ingress"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
     ]
     # Routes of every mode the cluster serves: switching the operator's routing mode prunes the old kind.
     if caps.http_route_api:

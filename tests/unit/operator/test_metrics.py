@@ -3,12 +3,12 @@ children by action), the queue depth from the coordinator, and /metrics served b
 
 from __future__ import annotations
 
-import socket
 import threading
 import urllib.request
 
 from lgp_operator.coordinator import Coordinator
-from lgp_operator.metrics import OperatorMetrics, serve
+from lgp_operator.health import Health, HealthServer
+from lgp_operator.metrics import OperatorMetrics
 from lgp_operator.reconcile import Outcome
 
 
@@ -66,18 +66,17 @@ def test_queue_depth_counts_resources_waiting_for_a_reconcile():
     assert value(m, "lgp_operator_queue_depth") == 0
 
 
-def test_metrics_are_served_over_http():
+def test_metrics_are_served_beside_the_health_endpoints():
     m = OperatorMetrics()
     m.reconciled("ns", "a", 0.2, ready=True, degraded=None)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = serve(m, "127.0.0.1", port)
+    server = HealthServer(Health(), "127.0.0.1", 0, m.registry).start()
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10) as resp:
             text = resp.read().decode()
+            assert resp.headers["Content-Type"].startswith("text/plain; version=")
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=10) as resp:
+            assert resp.status == 200
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
     assert 'lgp_operator_reconciles_total{result="ready"} 1.0' in text
     assert "lgp_operator_queue_depth" in text

@@ -32,17 +32,18 @@ def test_each_deployment_gets_only_its_own_extensions(settings, workload, build,
     assert [c["name"] for c in pod["containers"]] == [container, "proxy"]
     assert pod["containers"][1] == PROXY  # every Kubernetes field passes through as written
     assert pod["initContainers"] == [MIGRATE]
-    assert pod["volumes"] == [CA]
-    assert pod["containers"][0]["volumeMounts"] == [CA_MOUNT]
+    assert pod["volumes"][0] == CA  # then the writable emptyDirs of spec.security
+    assert pod["containers"][0]["volumeMounts"][0] == CA_MOUNT
     other = build_queue_deployment if build is build_api_server_deployment else build_api_server_deployment
     plain = other(cr, settings)["spec"]["template"]["spec"]
-    assert len(plain["containers"]) == 1 and "initContainers" not in plain and "volumes" not in plain
+    assert len(plain["containers"]) == 1 and "initContainers" not in plain
+    assert "ca" not in {v["name"] for v in plain["volumes"]}
 
 
 def test_no_extensions_no_keys(settings):
     pod = build_api_server_deployment(make_cr(), settings)["spec"]["template"]["spec"]
-    assert not {"initContainers", "volumes", "priorityClassName", "topologySpreadConstraints"} & pod.keys()
-    assert "volumeMounts" not in pod["containers"][0]
+    assert not {"initContainers", "priorityClassName", "topologySpreadConstraints"} & pod.keys()
+    assert [v["name"] for v in pod["volumes"]] == ["tmp"]  # only spec.security's
 
 
 @pytest.mark.parametrize(
@@ -109,3 +110,20 @@ def test_priority_and_topology_spread_default_to_each_deployments_own_pods(setti
             },
         }
         assert second == own  # a selector of its own is kept
+
+
+def test_a_volume_named_like_one_the_operator_adds_is_refused(settings):
+    with pytest.raises(InvalidSpec, match="'tmp' is taken"):
+        build_api_server_deployment(
+            make_cr({"apiServer": {"volumes": [{"name": "tmp", "emptyDir": {}}]}}), settings
+        )
+
+
+def test_the_server_keeps_its_hardening_and_sidecars_keep_what_they_say(settings):
+    pod = build_api_server_deployment(
+        make_cr({"apiServer": {"sidecars": [PROXY], "volumes": [CA]}}), settings
+    )
+    spec = pod["spec"]["template"]["spec"]
+    assert spec["containers"][0]["securityContext"]  # spec.security's defaults on the server container
+    assert "securityContext" not in spec["containers"][1]  # a sidecar is as written (PodSecurity judges it)
+    assert next(v["name"] for v in spec["volumes"]) == "ca"

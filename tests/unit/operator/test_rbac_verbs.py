@@ -74,6 +74,7 @@ def test_the_matrix_covers_every_kind(settings):
         "Ingress",
         "HTTPRoute",
         "VirtualService",
+        "NetworkPolicy",
     }
 
 

@@ -56,7 +56,9 @@ def test_kubernetes_settings_from_a_file_and_flags(cli: Cli, tmp_path: Path) -> 
     assert up.code == 0, up.err
     k8s = up.json()["kubernetes"]
     assert k8s["labels"] == {"team": "other", "cost-center": "42"}  # on top of what was set
-    assert not (k8s.get("serviceAccount") or {}).get("create") and k8s["apiServer"]["sidecars"]  # the rest kept
+    assert (
+        not (k8s.get("serviceAccount") or {}).get("create") and k8s["apiServer"]["sidecars"]
+    )  # the rest kept
 
     bad = cli("deployments", "update", name, "--label", "bad key=x")
     assert bad.code == 6 and "kubernetes.labels" in bad.err

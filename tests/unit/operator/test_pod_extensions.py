@@ -78,7 +78,9 @@ def test_the_operator_makes_an_owned_service_account_for_the_server_pods(setting
     assert sa["metadata"]["ownerReferences"][0]["uid"] == "uid-1"  # deleted with the resource
     assert ("ServiceAccount", "demo") in build_desired(cr, settings).identities()
     for build in (build_api_server_deployment, build_queue_deployment):
-        assert build(cr, settings)["spec"]["template"]["spec"]["serviceAccountName"] == "demo"
+        pod = build(cr, settings)["spec"]["template"]["spec"]
+        # the deprecated twin too, so dropping the account later really drops it (see the apiserver test)
+        assert pod["serviceAccountName"] == pod["serviceAccount"] == "demo"
     off = make_cr({"placement": {"serviceAccountName": "mine"}})
     assert ("ServiceAccount", "demo") not in build_desired(off, settings).identities()  # pruned if it was
     assert (

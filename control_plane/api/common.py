@@ -51,6 +51,7 @@ def deployment_public(d: Deployment) -> DeploymentPublic:
         secret_refs=d.secret_refs,
         database=BackingServicePublic(type=d.database_type),  # type: ignore[arg-type]
         redis=BackingServicePublic(type=d.redis_type),  # type: ignore[arg-type]
+        kubernetes=d.settings().kubernetes,
         latest_revision_id=d.latest_revision_id,
         active_revision_id=d.active_revision_id,
         status=d.status,  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
@@ -150,7 +151,7 @@ def _new_form(
     **context: Any,
 ) -> Response:
     listeners = actions.listeners(session, principal)
-    values = {f: "" for f in FORM_FIELDS if f != "secrets"}
+    values = {f: "" for f in FORM_FIELDS if f != "secrets"}  # a checkbox sends "on" or nothing
     if form:
         values.update({k: v for k, v in form.items() if k in values})
     if not values["type"]:
@@ -248,6 +249,7 @@ def _detail(
         why_bad=why_bad,
         listener_name=actions.listener_name(session, principal, d.listener_id),
         replicas=replicas,
+        kubernetes=yaml.safe_dump(d.kubernetes.stored(), sort_keys=False) if d.kubernetes else None,
         in_flight_statuses=IN_FLIGHT_STATUSES,
         redeployable=REDEPLOYABLE,
         **context,

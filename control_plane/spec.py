@@ -6,7 +6,15 @@ from __future__ import annotations
 import copy
 from typing import Any, TypeVar
 
-from control_plane.models import DatabaseConfig, DeploymentSettings, EnvVar, Ingress, RedisConfig, Resources
+from control_plane.models import (
+    DatabaseConfig,
+    DeploymentSettings,
+    EnvVar,
+    Ingress,
+    KubernetesSettings,
+    RedisConfig,
+    Resources,
+)
 from lgp_contract import resource as cr
 from lgp_contract.names import listener_secret_name
 
@@ -80,6 +88,11 @@ def resolve_resources(
     srv = out["server"]
     if srv.get("replicas") is None and srv["min_replicas"] > srv["max_replicas"]:
         raise FieldError(("resources", "server", "max_replicas"), "must be at least min_replicas")
+    q = out["queue"]
+    low = q.get("min_replicas") or srv.get("min_replicas") or 1
+    high = q.get("max_replicas") or srv.get("max_replicas") or low
+    if (q.get("min_replicas") or q.get("max_replicas")) and low > high:
+        raise FieldError(("resources", "queue", "max_replicas"), "must be at least min_replicas")
     return out
 
 
@@ -176,21 +189,34 @@ def build_spec(
         given["image_pull_secrets"] = list(settings.image_pull_secrets)
     ingress = settings.ingress or Ingress()
     host = {"host": ingress.host} if ingress.host is not None else {}  # given only when there is one
+    k8s = settings.kubernetes or KubernetesSettings()
+    given.update(_kubernetes(k8s))
+    scaling: dict[str, Any] = {
+        k: v
+        for k, v in (("queue_min_replicas", queue.min_replicas), ("queue_max_replicas", queue.max_replicas))
+        if v is not None and autoscale
+    }
+    if k8s.keda is not None:
+        scaling["keda"] = k8s.keda
     return cr.LangGraphPlatformSpec(
         image=settings.image,
         revision=cr.Revision(id=revision_id, number=revision_number),
         env=[cr.EnvVar(name=e.name, value=e.value) for e in settings.env],
-        api_server=cr.ApiServer(replicas=fixed, resources=_resources(srv.cpu, srv.memory)),
+        api_server=cr.ApiServer(
+            replicas=fixed, resources=_resources(srv.cpu, srv.memory), **_workload(k8s.api_server)
+        ),
         queue=cr.Queue(
             enabled=bool(queue.enabled),
             replicas=_resolved(queue.replicas, "queue.replicas"),
             jobs_per_worker=_resolved(queue.jobs_per_worker, "queue.jobs_per_worker"),
             resources=_resources(queue.cpu, queue.memory),
+            **_workload(k8s.queue),
         ),
         autoscaling=cr.Autoscaling(
             enabled=autoscale,
             min_replicas=fixed,
             max_replicas=_resolved(srv.max_replicas, "server.max_replicas") if autoscale else fixed,
+            **scaling,
         ),
         database=cr.Database(external=_backing(name, POSTGRES_URI_KEY))
         if external_db
@@ -207,6 +233,24 @@ def build_spec(
         ),
         **given,
     )
+
+
+def _workload(workload: cr.Workload | None) -> dict[str, Any]:
+    """The extensions given for one Deployment, as keyword arguments (only those set are written)."""
+    if workload is None:
+        return {}
+    return {name: getattr(workload, name) for name in cr.Workload.model_fields if getattr(workload, name)}
+
+
+def _kubernetes(k8s: KubernetesSettings) -> dict[str, Any]:
+    """The spec fields the Kubernetes settings give, outside apiServer, queue and autoscaling."""
+    names = ("labels", "annotations", "service_account", "placement")
+    return {name: getattr(k8s, name) for name in names if getattr(k8s, name)}
+
+
+def kubernetes_dict(k8s: KubernetesSettings | None) -> dict[str, Any] | None:
+    """As stored: the custom resource's shape, without what is empty or default."""
+    return None if k8s is None else k8s.stored()
 
 
 def secret_data(secrets: dict[str, Any]) -> dict[str, str]:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -132,6 +134,8 @@ def resources(args: Any) -> dict[str, Any]:
         "queue": {
             "enabled": args.queue,
             "replicas": args.queue_replicas,
+            "min_replicas": args.queue_min_replicas,
+            "max_replicas": args.queue_max_replicas,
             "jobs_per_worker": args.jobs_per_worker,
             "cpu": args.queue_cpu,
             "memory": args.queue_memory,
@@ -176,3 +180,55 @@ def point_in_time(value: str | None, flag: str, now: datetime) -> str | None:
             f"{flag} {value!r}: give a time (2026-03-08T12:00:00Z) or a duration ago (30s, 10m, 2h, 1d)"
         ) from None
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
+
+
+def _pairs(items: Iterable[str], flag: str) -> dict[str, str]:
+    """``--label K=V`` (repeatable) -> a map; a repeated key is refused (keys are checked by the API)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{flag} {item!r}: write KEY=VALUE")
+        if key in out:
+            raise UsageError(f"{flag} {key}: given more than once")
+        out[key] = value
+    return out
+
+
+def kubernetes(args: Any, current: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ``kubernetes`` block (the custom resource's shape): --kubernetes-file, else the deployment's
+    current block, with the flags on top. None when nothing about it was given (the API keeps it)."""
+    flags = {
+        "labels": _pairs(getattr(args, "label", []), "--label"),
+        "annotations": _pairs(getattr(args, "annotation", []), "--annotation"),
+        "sa_annotations": _pairs(
+            getattr(args, "service_account_annotation", []), "--service-account-annotation"
+        ),
+    }
+    sa, priority = getattr(args, "service_account", None), getattr(args, "priority_class", None)
+    path = getattr(args, "kubernetes_file", None)
+    if not path and not any(flags.values()) and sa is None and priority is None:
+        return None
+    block: dict[str, Any] = dict(current or {})
+    if path:
+        text = read_value_file(path, "--kubernetes-file")
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise UsageError(f"--kubernetes-file {path}: not YAML or JSON ({e.__class__.__name__})") from None
+        if not isinstance(loaded, dict):
+            raise UsageError(f"--kubernetes-file {path}: must be a mapping (labels, serviceAccount, ...)")
+        block = loaded
+    for key in ("labels", "annotations"):
+        if flags[key]:
+            block[key] = {**(block.get(key) or {}), **flags[key]}
+    if sa is not None or flags["sa_annotations"]:
+        account = dict(block.get("serviceAccount") or {})
+        if sa is not None:
+            account["create"] = sa
+        if flags["sa_annotations"]:
+            account["annotations"] = {**(account.get("annotations") or {}), **flags["sa_annotations"]}
+        block["serviceAccount"] = account
+    if priority is not None:
+        block["placement"] = {**(block.get("placement") or {}), "priorityClassName": priority}
+    return block

@@ -226,6 +226,7 @@ def deployment_details(d: dict[str, Any], latest: dict[str, Any] | None = None) 
         ("secrets", d.get("secret_names")),
         ("secret refs", d.get("secret_refs")),
         ("pull secrets", d.get("image_pull_secrets")),
+        ("kubernetes", kubernetes_text(d.get("kubernetes"))),
         ("latest revision", d.get("latest_revision_id")),
         ("active revision", d.get("active_revision_id")),
         ("created", d.get("created_at")),
@@ -240,6 +241,26 @@ def deployment_details(d: dict[str, Any], latest: dict[str, Any] | None = None) 
     if conditions:
         text += "conditions:\n" + "".join(f"  {condition_text(c)}\n" for c in conditions)
     return text
+
+
+def kubernetes_text(k8s: dict[str, Any] | None) -> str | None:
+    """One line of what the deployment's Kubernetes settings set (``--output json`` shows all of it)."""
+    if not k8s:
+        return None
+    parts = [f"labels {', '.join(f'{k}={v}' for k, v in k8s['labels'].items())}"] if k8s.get("labels") else []
+    if (k8s.get("serviceAccount") or {}).get("create"):
+        parts.append("own service account")
+    priority = (k8s.get("placement") or {}).get("priorityClassName")
+    if priority:
+        parts.append(f"priority {priority}")
+    for workload in ("apiServer", "queue"):
+        ext = k8s.get(workload) or {}
+        counts = [f"{len(ext[k])} {k}" for k in ("initContainers", "sidecars", "volumes") if ext.get(k)]
+        if counts:
+            parts.append(f"{workload}: {', '.join(counts)}")
+    if k8s.get("keda"):
+        parts.append("KEDA settings")
+    return "; ".join(parts) or "set (see --output json)"
 
 
 def revision_summary(r: dict[str, Any]) -> str:

@@ -15,6 +15,15 @@ DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 """A DNS subdomain, optionally a wildcard (``*.example.com``): an Ingress host."""
 
+LABEL_KEY = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+"""A label or annotation key: an optional DNS-subdomain prefix and ``/``, then a name of at most 63
+characters (letters, digits, ``-``, ``_``, ``.``; alphanumeric at both ends)."""
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
+"""A label value: empty, or at most 63 characters, alphanumeric at both ends."""
+
 # ---------------------------------------------------------------- image references
 _REGISTRY = r"([a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]+)?/)?"
 _COMPONENT = r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*"

@@ -57,6 +57,11 @@ def redis_name(name: str) -> str:
     return f"{name}-redis"
 
 
+def service_account_name(name: str) -> str:
+    """The ServiceAccount the operator makes for the server pods (spec.serviceAccount.create)."""
+    return name
+
+
 def listener_secret_name(name: str) -> str:
     """The Secret the listener writes with a deployment's secret values (and external URIs)."""
     return f"{name}-lgp-secrets"

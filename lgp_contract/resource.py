@@ -22,10 +22,13 @@ from .formats import (
     ABSOLUTE_PATH,
     CAPABILITY,
     CIDR,
+    DNS_LABEL,
     DNS_SUBDOMAIN,
     ENV_NAME,
     HOSTNAME,
     IMAGE_REF,
+    LABEL_KEY,
+    LABEL_VALUE,
     QUANTITY,
     REVISION_ID,
     SECRET_KEY,
@@ -53,6 +56,20 @@ Quantity = Annotated[
     ),
 ]
 StringMap = dict[str, str]
+_Key = Annotated[str, Field(pattern=LABEL_KEY, max_length=317)]
+# Keys are checked by the models (a structural schema has no patternProperties); values by both.
+LabelMap = Annotated[
+    dict[_Key, Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "string", "pattern": LABEL_VALUE, "maxLength": 63},
+        }
+    ),
+]
+AnnotationMap = Annotated[
+    dict[_Key, str], WithJsonSchema({"type": "object", "additionalProperties": {"type": "string"}})
+]
 
 
 class Model(BaseModel):
@@ -134,7 +151,76 @@ class EnvVar(Model):
     value: str = Field(default="", description="Variable value.")
 
 
-class ApiServer(Model):
+class Open(BaseModel):
+    """A Kubernetes structure taken as written: the fields named here are checked (and documented for
+    ``kubectl explain``), every other field Kubernetes has is passed through unchanged."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="allow",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class Container(Open):
+    """A container as in a Pod spec. name and image are required; command, args, env, ports, resources,
+    volumeMounts, probes and the rest are taken as Kubernetes defines them."""
+
+    name: str = Field(pattern=DNS_LABEL, max_length=63, description="Container name, unique in the pod.")
+    image: str = Field(pattern=IMAGE_REF, max_length=512, description="Image of the container.")
+
+
+class Volume(Open):
+    """A pod volume as in a Pod spec (configMap, secret, emptyDir, persistentVolumeClaim, csi, ...)."""
+
+    name: str = Field(pattern=DNS_LABEL, max_length=63, description="Volume name, unique in the pod.")
+
+
+class VolumeMount(Open):
+    """A volume mounted into the server container (readOnly, subPath, ... as Kubernetes defines them)."""
+
+    name: str = Field(pattern=DNS_LABEL, max_length=63, description="Name of a volume of the pod.")
+    mount_path: str = Field(pattern=r"^/", description="Absolute path in the container.")
+
+
+class Workload(Model):
+    """Containers and volumes added to a server Deployment's pods."""
+
+    init_containers: list[Container] = Field(
+        default_factory=list, description="Init containers, run before the server container starts."
+    )
+    sidecars: list[Container] = Field(
+        default_factory=list, description="More containers beside the server container (e.g. a proxy)."
+    )
+    volumes: list[Volume] = Field(default_factory=list, description="More pod volumes.")
+    volume_mounts: list[VolumeMount] = Field(
+        default_factory=list, description="Volumes mounted into the server container."
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Workload:
+        for what, items in (
+            ("container", [*self.init_containers, *self.sidecars]),
+            ("volume", self.volumes),
+        ):
+            names = [i.name for i in items]
+            if what == "container":
+                names += [n for n in SERVER_CONTAINERS if n in names]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{what} name {twice[0]!r} is used twice (or is the server's own)")
+        return self
+
+
+SERVER_CONTAINERS = ("api-server", "queue-worker")
+"""Names of the server containers the operator makes; sidecars and init containers may not take them."""
+
+
+class ApiServer(Workload):
     """The api-server Deployment (port 8000, GET /ok)."""
 
     replicas: int = Field(default=1, ge=0, le=1000, description="Replicas when autoscaling is off.")
@@ -145,7 +231,7 @@ class ApiServer(Model):
     )
 
 
-class Queue(Model):
+class Queue(Workload):
     """Queue workers: a second Deployment that runs background runs (the api server then runs none)."""
 
     enabled: bool = Field(default=False, description="Run a separate queue-worker Deployment.")
@@ -160,12 +246,73 @@ class Queue(Model):
     )
 
 
+TARGET_KEYS = ("targetqueryvalue", "targetvalue", "value", "threshold", "queuelength", "lagthreshold")
+"""Trigger metadata keys that are a per-replica target (compared lowercase); activation keys are not."""
+
+
+class KedaTrigger(Open):
+    """A KEDA trigger as in a ScaledObject (type, metadata, name, metricType, authenticationRef ...)."""
+
+    type: str = Field(min_length=1, description="Scaler type, e.g. prometheus, rabbitmq, postgresql.")
+    metadata: StringMap = Field(default_factory=dict, description="The scaler's settings (string values).")
+
+    @model_validator(mode="after")
+    def _positive_target(self) -> KedaTrigger:
+        for key, value in self.metadata.items():
+            if key.lower() not in TARGET_KEYS:
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            if number <= 0:
+                raise ValueError(
+                    f"metadata.{key} is {value!r}: a per-replica target must be above 0 (KEDA cannot "
+                    "meet a target of 0 items per replica: it fails or scales to the maximum)"
+                )
+        return self
+
+
+class KedaFallback(Model):
+    """Replicas KEDA keeps when a trigger keeps failing (KEDA applies it to the pending-runs and added
+    triggers, not to CPU and memory)."""
+
+    failure_threshold: int = Field(ge=1, le=1000, description="Failed polls before falling back.")
+    replicas: int = Field(ge=1, le=1000, description="Replicas while falling back (at least 1).")
+
+
+class KedaTriggers(Model):
+    """Triggers added to the ScaledObjects, per Deployment."""
+
+    api_server: list[KedaTrigger] = Field(default_factory=list, description="Of the api server.")
+    queue: list[KedaTrigger] = Field(default_factory=list, description="Of the queue workers.")
+
+
+class Keda(Model):
+    """Settings of the KEDA ScaledObjects (ignored where KEDA is not installed)."""
+
+    polling_interval: int = Field(default=30, ge=1, le=3600, description="Seconds between trigger polls.")
+    cooldown_period: int | None = Field(
+        default=None,
+        ge=0,
+        le=86400,
+        description="Seconds KEDA waits after the last active trigger; default scaleDownDelaySeconds.",
+    )
+    fallback: KedaFallback | None = Field(default=None, description="Replicas when a trigger keeps failing.")
+    additional_triggers: KedaTriggers = Field(
+        default_factory=KedaTriggers,
+        description="More triggers (e.g. a Prometheus query); each target must be above 0.",
+        json_schema_extra={"default": {}},
+    )
+
+
 class Autoscaling(Model):
     """Horizontal autoscaling of the api server and queue workers.
 
-    With KEDA: one ScaledObject per scaled Deployment with CPU, memory and a ``postgresql`` trigger on
-    the number of pending runs. Without KEDA: an HPA on CPU and memory, and the condition
-    PendingRunScaling=False says so.
+    With KEDA: one ScaledObject per scaled Deployment. The queue workers (when enabled) scale on CPU,
+    memory and a ``postgresql`` trigger on the number of pending runs, between queueMinReplicas and
+    queueMaxReplicas; the api server scales on CPU and memory (and pending runs when it runs them
+    itself). Without KEDA: an HPA on CPU and memory, and the condition PendingRunScaling=False says so.
     """
 
     enabled: bool = Field(
@@ -187,11 +334,31 @@ class Autoscaling(Model):
     scale_down_delay_seconds: int = Field(
         default=1800, ge=0, le=86400, description="Stabilisation window before scaling down, seconds."
     )
+    queue_min_replicas: int | None = Field(
+        default=None, ge=1, le=1000, description="Lower bound of the queue workers; default minReplicas."
+    )
+    queue_max_replicas: int | None = Field(
+        default=None, ge=1, le=1000, description="Upper bound of the queue workers; default maxReplicas."
+    )
+    keda: Keda = Field(
+        default_factory=lambda: Keda(), description="KEDA settings.", json_schema_extra={"default": {}}
+    )
+
+    def bounds(self, queue: bool) -> tuple[int, int]:
+        """(min, max) replicas of the api server, or of the queue workers."""
+        if not queue:
+            return self.min_replicas, self.max_replicas
+        low = self.queue_min_replicas if self.queue_min_replicas is not None else self.min_replicas
+        high = self.queue_max_replicas if self.queue_max_replicas is not None else self.max_replicas
+        return low, high
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
         if self.max_replicas < self.min_replicas:
             raise ValueError(f"maxReplicas ({self.max_replicas}) is below minReplicas ({self.min_replicas})")
+        low, high = self.bounds(queue=True)
+        if high < low:
+            raise ValueError(f"queueMaxReplicas ({high}) is below queueMinReplicas ({low})")
         return self
 
 
@@ -288,9 +455,13 @@ class IngressTLS(Model):
 
 
 class Ingress(Model):
-    """An Ingress (networking.k8s.io/v1) in front of the api server."""
+    """The route in front of the api server: an Ingress, or an HTTPRoute (Gateway API) or a VirtualService
+    (Istio), as the operator's routing mode says (LGP_OPERATOR_ROUTING). With the operator's shared host
+    (LGP_OPERATOR_SHARED_HOST) and no host here, the server is served at
+    <shared host><base path>/<namespace>/<name>. Whenever the path is not /, the server is told its prefix
+    (MOUNT_PREFIX), so its routes, docs and OpenAPI document work under it."""
 
-    enabled: bool = Field(default=False, description="Create an Ingress.")
+    enabled: bool = Field(default=False, description="Route to the api server from outside the cluster.")
     host: str | None = Field(
         default=None,
         pattern=HOSTNAME,
@@ -301,14 +472,16 @@ class Ingress(Model):
     class_name: str | None = Field(
         default=None,
         pattern=DNS_SUBDOMAIN,
-        description="IngressClass; default from the operator (LGP_OPERATOR_INGRESS_CLASS).",
+        description="IngressClass (Ingress mode); default from the operator (LGP_OPERATOR_INGRESS_CLASS).",
     )
     tls: IngressTLS = Field(
         default_factory=IngressTLS,
         description="TLS settings.",
         json_schema_extra={"default": {"enabled": False}},
     )
-    annotations: StringMap = Field(default_factory=dict, description="Annotations of the Ingress.")
+    annotations: StringMap = Field(
+        default_factory=dict, description="Annotations of the Ingress (or HTTPRoute, VirtualService)."
+    )
 
 
 class Toleration(Model):
@@ -340,7 +513,39 @@ class Placement(Model):
     labels: StringMap = Field(default_factory=dict, description="Extra pod labels.")
     annotations: StringMap = Field(default_factory=dict, description="Extra pod annotations.")
     service_account_name: str | None = Field(
-        default=None, pattern=DNS_SUBDOMAIN, description="ServiceAccount of the pods."
+        default=None, pattern=DNS_SUBDOMAIN, description="ServiceAccount of the pods (one you manage)."
+    )
+    priority_class_name: str | None = Field(
+        default=None, pattern=DNS_SUBDOMAIN, description="PriorityClass of the server pods."
+    )
+    topology_spread_constraints: list[TopologySpreadConstraint] = Field(
+        default_factory=list,
+        description="How the server pods spread over zones or nodes; a constraint without labelSelector "
+        "spreads each Deployment's own pods.",
+    )
+
+
+class TopologySpreadConstraint(Open):
+    """A topology spread constraint as in a Pod spec."""
+
+    max_skew: int = Field(ge=1, description="Largest allowed difference of pod counts between domains.")
+    topology_key: str = Field(
+        min_length=1, description="Node label of the domains, e.g. topology.kubernetes.io/zone."
+    )
+    when_unsatisfiable: Literal["DoNotSchedule", "ScheduleAnyway"] = Field(
+        description="DoNotSchedule or ScheduleAnyway."
+    )
+
+
+class ServiceAccount(Model):
+    """A ServiceAccount for the server pods, made and owned by the operator (deleted with the resource,
+    or when create is turned off)."""
+
+    create: bool = Field(default=False, description="Create a ServiceAccount named after the resource.")
+    annotations: AnnotationMap = Field(
+        default_factory=dict,
+        description="Its annotations, e.g. eks.amazonaws.com/role-arn or iam.gke.io/gcp-service-account "
+        "for workload identity.",
     )
 
 
@@ -404,6 +609,21 @@ class LangGraphPlatformSpec(Model):
     placement: Placement = Field(
         default_factory=Placement, description="Pod placement.", json_schema_extra={"default": {}}
     )
+    service_account: ServiceAccount = Field(
+        default_factory=ServiceAccount,
+        description="A ServiceAccount for the server pods.",
+        json_schema_extra={"default": {}},
+    )
+    labels: LabelMap = Field(
+        default_factory=dict,
+        description="Labels of every object the operator makes (and of their pods and volume claims). The "
+        "operator's own app.kubernetes.io/* labels win on a conflict.",
+    )
+    annotations: AnnotationMap = Field(
+        default_factory=dict,
+        description="Annotations of every object the operator makes (and of their pods and volume claims). "
+        "The operator's own lgp.dev/* annotations win on a conflict.",
+    )
     suspend: bool = Field(
         default=False,
         description="Scale the server to zero and remove its autoscaler; Postgres and Redis keep running.",
@@ -416,6 +636,10 @@ class LangGraphPlatformSpec(Model):
 
     @model_validator(mode="after")
     def _unique_env(self) -> LangGraphPlatformSpec:
+        if self.service_account.create and self.placement.service_account_name:
+            raise ValueError(
+                "serviceAccount.create and placement.serviceAccountName: set one (the operator's or yours)"
+            )
         seen: set[str] = set()
         for e in self.env:
             if e.name in seen:

@@ -52,6 +52,7 @@ def deployment_public(d: Deployment) -> DeploymentPublic:
         image_pull_secrets=d.image_pull_secrets,
         database=BackingServicePublic(type=d.database_type),  # type: ignore[arg-type]
         redis=BackingServicePublic(type=d.redis_type),  # type: ignore[arg-type]
+        kubernetes=d.settings().kubernetes,
         latest_revision_id=d.latest_revision_id,
         active_revision_id=d.active_revision_id,
         status=d.status,  # type: ignore[arg-type]

@@ -26,7 +26,14 @@ from control_plane.models import (
     Revision,
     utcnow,
 )
-from control_plane.spec import FieldError, check_backing, check_env, ingress_dict, resolve_resources
+from control_plane.spec import (
+    FieldError,
+    check_backing,
+    check_env,
+    ingress_dict,
+    kubernetes_dict,
+    resolve_resources,
+)
 
 IMMUTABLE = ("name", "type", "listener_id", "namespace")
 
@@ -51,6 +58,7 @@ def _what_runs(d: Deployment, secrets: dict[str, Any]) -> tuple[Any, ...]:
         d.image_pull_secrets,
         d.database_type,
         d.redis_type,
+        d.kubernetes,
         secrets,
     )
 
@@ -100,6 +108,7 @@ def create_deployment(
         database_type=data.database.type,
         redis_type=data.redis.type,
         secret_names=sorted(data.secrets),
+        kubernetes=kubernetes_dict(data.kubernetes),
         secrets_sealed=_seal(box, secrets),
     )
     session.add(deployment)
@@ -223,6 +232,8 @@ def update_deployment(
     d.image_pull_secrets = pull_secrets
     d.database_type, d.redis_type = database.type, redis.type
     d.secret_names = sorted(env_secrets)
+    if "kubernetes" in sent:
+        d.kubernetes = kubernetes_dict(data.kubernetes)
     if _what_runs(d, secrets) == before and not always_revision:
         return d, None
     d.secrets_sealed = _seal(box, secrets)

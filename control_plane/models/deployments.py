@@ -13,10 +13,19 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WrapSerializer,
+    model_validator,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from lgp_contract import resource as cr
 from lgp_contract.protocol import Replicas
 
 from .common import (
@@ -68,10 +77,14 @@ class ServerResources(Strict):
 
 
 class QueueResources(Strict):
-    """Queue workers: pods that run background runs (``enabled: false``: the API server runs them)."""
+    """Queue workers: pods that run background runs (``enabled: false``: the API server runs them).
+    ``min_replicas``/``max_replicas``: their own autoscaling bounds when the API server autoscales
+    (default: the API server's)."""
 
     enabled: StrictBool | None = None
     replicas: StrictInt | None = Field(default=None, ge=1, le=100)
+    min_replicas: StrictInt | None = Field(default=None, ge=1, le=100)
+    max_replicas: StrictInt | None = Field(default=None, ge=1, le=100)
     jobs_per_worker: StrictInt | None = Field(default=None, ge=1, le=1000)
     cpu: Cpu | None = None
     memory: Memory | None = None
@@ -107,6 +120,41 @@ class Ingress(Strict):
     path: Path = "/"
 
 
+class KubernetesSettings(cr.Model):
+    """Kubernetes settings of what runs, in the custom resource's own shape (camelCase, as
+    ``kubectl explain langgraphplatform.spec`` documents them): labels and annotations of every object,
+    the pods' own ServiceAccount, placement (priorityClassName, topologySpreadConstraints, nodeSelector,
+    tolerations, affinity), init containers, sidecars, volumes and mounts per Deployment, KEDA settings.
+    Only what is given is written into the resource."""
+
+    labels: cr.LabelMap = Field(default_factory=dict)
+    annotations: cr.AnnotationMap = Field(default_factory=dict)
+    service_account: cr.ServiceAccount | None = None
+    placement: cr.Placement | None = None
+    api_server: cr.Workload | None = None
+    queue: cr.Workload | None = None
+    keda: cr.Keda | None = None
+
+    @model_validator(mode="after")
+    def _one_account(self) -> KubernetesSettings:
+        creates = bool(self.service_account and self.service_account.create)
+        if creates and self.placement and self.placement.service_account_name:
+            raise ValueError("serviceAccount.create and placement.serviceAccountName: set one")
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        """As a deployment stores it: the resource's shape, without what is empty or default."""
+        return self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True, mode="json")
+
+
+def _as_stored(value, handler):  # no annotations: pydantic then keeps the model's schema
+    return value.stored()
+
+
+KubernetesShown = Annotated[KubernetesSettings, WrapSerializer(_as_stored, when_used="json")]
+"""Kubernetes settings as JSON (the API's answers, a revision's snapshot): only what was given."""
+
+
 class DatabaseConfig(Strict):
     """``managed``: a Postgres run for the deployment; ``external``: ``uri`` (write-only, kept encrypted)."""
 
@@ -139,6 +187,7 @@ class DeploymentSettings(BaseModel):
     image_pull_secrets: list[str] = Field(
         default_factory=list, description="Secrets in the namespace the image is pulled with."
     )
+    kubernetes: KubernetesShown | None = None
 
 
 # ----------------------------------------------------------------------------------------- deployments
@@ -175,6 +224,7 @@ class Deployment(DeploymentBase, table=True):
     database_type: str = Field(default="managed", max_length=16)
     redis_type: str = Field(default="managed", max_length=16)
     secret_names: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONB, nullable=False))
+    kubernetes: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONB, nullable=True))
     secrets_sealed: str | None = Field(default=None, sa_type=sa.Text)
     latest_revision_id: uuid.UUID | None = None
     active_revision_id: uuid.UUID | None = None
@@ -199,6 +249,9 @@ class Deployment(DeploymentBase, table=True):
             redis=BackingServicePublic(type=self.redis_type),  # type: ignore[arg-type]
             secret_names=sorted(self.secret_names),
             image_pull_secrets=list(self.image_pull_secrets),
+            kubernetes=None
+            if self.kubernetes is None
+            else KubernetesSettings.model_validate(self.kubernetes),
         )
 
     def restore(self, settings: DeploymentSettings) -> None:
@@ -209,6 +262,7 @@ class Deployment(DeploymentBase, table=True):
         self.database_type, self.redis_type = settings.database.type, settings.redis.type
         self.secret_names = list(settings.secret_names)
         self.image_pull_secrets = list(settings.image_pull_secrets)
+        self.kubernetes = None if settings.kubernetes is None else settings.kubernetes.stored()
 
 
 class DeploymentCreate(DeploymentBase):
@@ -234,6 +288,9 @@ class DeploymentCreate(DeploymentBase):
     )
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
+    kubernetes: KubernetesSettings | None = Field(
+        default=None, description="Kubernetes settings, in the custom resource's shape (camelCase)."
+    )
 
 
 class DeploymentUpdate(SQLModel):
@@ -255,6 +312,9 @@ class DeploymentUpdate(SQLModel):
     image_pull_secrets: list[SecretRefName] | None = Field(default=None, max_length=20)
     database: DatabaseConfig | None = None
     redis: RedisConfig | None = None
+    kubernetes: KubernetesSettings | None = Field(
+        default=None, description="Replaces the whole block; null removes it."
+    )
 
 
 class DeploymentPublic(DeploymentBase):
@@ -267,6 +327,7 @@ class DeploymentPublic(DeploymentBase):
     image_pull_secrets: list[str]
     database: BackingServicePublic
     redis: BackingServicePublic
+    kubernetes: KubernetesShown | None = None
     latest_revision_id: uuid.UUID | None
     active_revision_id: uuid.UUID | None
     status: DeploymentStatus

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from control_plane.models import DeploymentCreate, RevisionCreate, validation_errors
@@ -26,8 +27,12 @@ FORM_FIELDS = (
     "ingress_host",
     "env",
     "secrets",
+    "labels",
+    "service_account",
+    "kubernetes",
 )
 LOC_TO_FIELD = {"resources": "replicas", "ingress": "ingress_host", "database": "env", "redis": "env"}
+KUBERNETES_FIELDS = {"labels": "labels", "serviceAccount": "service_account"}
 Errors = Sequence[tuple[Sequence[Any], str]]
 
 
@@ -38,6 +43,11 @@ def field_errors(errors: Errors, default: str) -> dict[str, str]:
         parts = [p for p in loc if p != "body"]
         head = str(parts[0]) if parts else default
         field = LOC_TO_FIELD.get(head, head if head in FORM_FIELDS else default)
+        if head == "kubernetes":  # the YAML box, or the field of its own (labels, service account)
+            field = KUBERNETES_FIELDS.get(str(parts[1]) if len(parts) > 1 else "", "kubernetes")
+            where = ".".join(str(p) for p in parts[1:] if isinstance(p, int | str))
+            out.setdefault(field, f"{where}: {msg}" if where else msg)
+            continue
         where = ".".join(str(p) for p in parts[1:] if isinstance(p, int | str) and not str(p).startswith("["))
         text = f"{where}: {msg}" if where and field in ("env", "secrets") else msg
         out.setdefault(field, text)
@@ -80,7 +90,35 @@ def _deployment_body(form: dict[str, str], errors: dict[str, str]) -> dict[str, 
     env_vars = _lines(form.get("env", ""), "env", errors)
     body["env"] = [{"name": k, "value": v} for k, v in env_vars.items()]
     body["secrets"] = _lines(form.get("secrets", ""), "secrets", errors)
+    k8s = _kubernetes(form, errors)
+    if k8s:
+        body["kubernetes"] = k8s
     return body
+
+
+def _kubernetes(form: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """The Kubernetes settings: the YAML box (the custom resource's shape), then labels (KEY=VALUE lines)
+    and the service account checkbox on top."""
+    out: dict[str, Any] = {}
+    text = form.get("kubernetes", "").strip()
+    if text:
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError:
+            errors["kubernetes"] = "not valid YAML"
+            return {}
+        if not isinstance(loaded, dict):
+            errors["kubernetes"] = (
+                "write a mapping: labels, serviceAccount, placement, apiServer, queue, keda"
+            )
+            return {}
+        out = loaded
+    labels = _lines(form.get("labels", ""), "labels", errors)
+    if labels:
+        out["labels"] = {**(out.get("labels") or {}), **labels}
+    if form.get("service_account") == "on":
+        out["serviceAccount"] = {**(out.get("serviceAccount") or {}), "create": True}
+    return out
 
 
 def parse_deployment(form: dict[str, str]) -> tuple[DeploymentCreate | None, dict[str, str], bool]:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import yaml
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -155,7 +156,7 @@ def _new_form(
     **context: Any,
 ) -> Response:
     listeners = actions.listeners(session, principal)
-    values = {f: "" for f in FORM_FIELDS if f != "secrets"}
+    values = {f: "" for f in FORM_FIELDS if f != "secrets"}  # a checkbox sends "on" or nothing
     if form:
         values.update({k: v for k, v in form.items() if k in values})
     if not values["type"]:
@@ -253,6 +254,7 @@ def _detail(
         why_bad=why_bad,
         listener_name=actions.listener_name(session, principal, d.listener_id),
         replicas=replicas,
+        kubernetes=yaml.safe_dump(d.kubernetes.stored(), sort_keys=False) if d.kubernetes else None,
         in_flight_statuses=IN_FLIGHT_STATUSES,
         redeployable=REDEPLOYABLE,
         **context,

@@ -40,6 +40,9 @@ def _settings_body(ctx: Ctx, current: dict[str, Any] | None) -> dict[str, Any]:
     ing = inputs.ingress(a.ingress_host, a.ingress_path)
     if ing is not None:
         body["ingress"] = ing
+    k8s = inputs.kubernetes(a, None if current is None else current.get("kubernetes"))
+    if k8s is not None:
+        body["kubernetes"] = k8s
     env = inputs.parse_env(a.env)
     unset_env = getattr(a, "unset_env", [])
     if current is None:
@@ -248,10 +251,46 @@ def _setting_flags(p: argparse.ArgumentParser, *, update: bool) -> None:
         help="run queue workers (--no-queue: the API server runs background runs)",
     )
     rg.add_argument("--queue-replicas", type=int, metavar="N", help="queue worker replicas")
+    rg.add_argument(
+        "--queue-min-replicas", type=int, metavar="N", help="autoscaling: at least this many queue workers"
+    )
+    rg.add_argument(
+        "--queue-max-replicas", type=int, metavar="N", help="autoscaling: at most this many queue workers"
+    )
     rg.add_argument("--jobs-per-worker", type=int, metavar="N", help="background runs per queue worker")
     rg.add_argument("--queue-cpu", metavar="CPU", help="queue worker CPU")
     rg.add_argument("--queue-memory", metavar="SIZE", help="queue worker memory")
     rg.add_argument("--postgres-storage", metavar="SIZE", help="the managed Postgres volume size, e.g. 10Gi")
+    kg = p.add_argument_group(
+        "kubernetes (labels, service account, placement, sidecars, volumes, KEDA: `kubectl explain "
+        "langgraphplatform.spec`)"
+    )
+    kg.add_argument(
+        "--kubernetes-file",
+        metavar="PATH",
+        help="YAML or JSON in the custom resource's shape: labels, annotations, serviceAccount, placement, "
+        "apiServer and queue (initContainers, sidecars, volumes, volumeMounts), keda; replaces the block",
+    )
+    kg.add_argument(
+        "--label", action="append", default=[], metavar="KEY=VALUE", help="on every object (repeat)"
+    )
+    kg.add_argument(
+        "--annotation", action="append", default=[], metavar="KEY=VALUE", help="on every object (repeat)"
+    )
+    kg.add_argument(
+        "--service-account",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the operator makes a ServiceAccount for the pods (e.g. for workload identity)",
+    )
+    kg.add_argument(
+        "--service-account-annotation",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="on that ServiceAccount, e.g. eks.amazonaws.com/role-arn=... (repeat)",
+    )
+    kg.add_argument("--priority-class", metavar="NAME", help="PriorityClass of the server pods")
     ig = p.add_argument_group("ingress")
     ig.add_argument("--ingress-host", metavar="HOST", help="serve on this host name")
     ig.add_argument("--ingress-path", metavar="PATH", help="under this path (default /)")

@@ -50,6 +50,11 @@ class Coordinator:
                     return outcome
             wait = False  # a trigger arrived while running: run again unless someone else already does
 
+    def depth(self) -> int:
+        """Resources waiting for a reconcile: marked to run again, or scheduled after a child change."""
+        with self._lock:
+            return len(self._dirty | self._scheduled)
+
     def run_soon(self, namespace: str, name: str, delay: float = 0.5) -> None:
         """Reconcile after ``delay`` seconds; triggers meanwhile join that one run. Children change in
         bursts (one apply creates several objects, a rollout moves many pods): one reconcile serves them."""

@@ -16,6 +16,7 @@ from .builders.common import MANAGER
 from .coordinator import Coordinator
 from .health import BEAT_SECONDS, HEALTH
 from .k8s.kube import Kube, new_api_client
+from .metrics import METRICS
 from .reconcile import Outcome, Reconciler
 from .settings import OperatorSettings
 
@@ -28,8 +29,9 @@ HEARTBEAT: list[asyncio.Task[None]] = []  # a reference keeps the task alive
 class Runtime:
     def __init__(self, settings: OperatorSettings) -> None:
         self.kube = Kube(new_api_client(settings.kubeconfig))
-        self.reconciler = Reconciler(self.kube, settings)
+        self.reconciler = Reconciler(self.kube, settings, metrics=METRICS)
         self.coordinator = Coordinator(self._run)
+        METRICS.watch_queue(self.coordinator.depth)
 
     def _run(self, namespace: str, name: str) -> Outcome | None:
         body = self.kube.get(f"{GROUP}/{VERSION}", "LangGraphPlatform", namespace, name)
@@ -127,3 +129,5 @@ def on_child_event(
 def on_delete(body: kopf.Body, **_: Any) -> None:
     """Children go by garbage collection (owner references); the database follows retainOnDelete."""
     log.info("%s", runtime().reconciler.finalize(dict(body)))
+    meta = body.get("metadata", {})
+    METRICS.forget(str(meta.get("namespace", "")), str(meta.get("name", "")))

@@ -1,4 +1,5 @@
-"""The operator's /healthz and /readyz (for the kubelet's probes), on LGP_OPERATOR_HEALTH_PORT.
+"""The operator's /healthz and /readyz (for the kubelet's probes) and /metrics (``metrics.py``), on
+LGP_OPERATOR_HEALTH_PORT.
 
 - ``/readyz``: 200 once this replica holds the leader Lease and kopf has started; 503 while it waits.
 - ``/healthz``: 200 while waiting for the Lease; once kopf runs, 200 only while kopf's event loop keeps
@@ -12,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 BEAT_SECONDS = 5.0
 
@@ -45,22 +48,27 @@ HEALTH = Health()
 
 
 class HealthServer:
-    """``GET /healthz`` and ``GET /readyz`` over ``health``, in a thread of its own."""
+    """``GET /healthz`` and ``GET /readyz`` over ``health`` and, given a registry, ``GET /metrics``
+    (Prometheus), in a thread of its own."""
 
-    def __init__(self, health: Health, host: str, port: int) -> None:
+    def __init__(
+        self, health: Health, host: str, port: int, metrics: CollectorRegistry | None = None
+    ) -> None:
         checks = {"/healthz": health.alive, "/readyz": health.ready}
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 check = checks.get(self.path)
-                if check is None:
-                    code, text = 404, "not found"
+                content_type = "text/plain"
+                if self.path == "/metrics" and metrics is not None:
+                    code, body, content_type = 200, generate_latest(metrics), CONTENT_TYPE_LATEST
+                elif check is None:
+                    code, body = 404, b"not found\n"
                 else:
                     ok, text = check()
-                    code = 200 if ok else 503
-                body = f"{text}\n".encode()
+                    code, body = (200 if ok else 503), f"{text}\n".encode()
                 self.send_response(code)
-                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

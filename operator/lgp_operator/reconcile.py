@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +21,14 @@ from lgp_contract.resource import API_VERSION, KIND
 from .builders.common import MANAGER, RETAINED_LABEL, InvalidSpec, Platform, instance_selector, postgres_name
 from .builders.deployment import LICENSE_KEY
 from .builders.desired import build_desired
-from .builders.postgres import new_password
+from .builders.postgres import claim_metadata, keep_immutable, new_password
 from .k8s.apply import NotOurs, apply_if_changed
 from .k8s.discovery import Discovery
 from .k8s.events import post_event
 from .k8s.kube import Kube, KubeError
 from .k8s.ownership import INSTANCE, MANAGED_BY, not_ours
 from .k8s.prune import prunable_kinds, prune
+from .metrics import OperatorMetrics
 from .settings import OperatorSettings
 from .status import (
     Observed,
@@ -55,6 +57,7 @@ RETRYABLE = {
     "RunContainerError",
     "ProgressDeadlineExceeded",
     "NotOwned",
+    "RoutingUnavailable",
 }
 
 
@@ -91,10 +94,17 @@ def _ref(body: dict[str, Any]) -> dict[str, Any]:
 
 
 class Reconciler:
-    def __init__(self, kube: Kube, settings: OperatorSettings, discovery: Discovery | None = None) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        settings: OperatorSettings,
+        discovery: Discovery | None = None,
+        metrics: OperatorMetrics | None = None,
+    ) -> None:
         self.kube = kube
         self.settings = settings
         self.discovery = discovery or Discovery(kube, keda=settings.keda, ttl=settings.discovery_seconds)
+        self.metrics = metrics or OperatorMetrics()
         self._pruned: dict[str, tuple[Any, ...]] = {}  # uid -> (generation, capabilities) last pruned
 
     # ------------------------------------------------------------------ entry point
@@ -102,6 +112,17 @@ class Reconciler:
         meta = body.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             return Outcome()
+        ns, name, start = str(meta.get("namespace", "")), str(meta.get("name", "")), time.monotonic()
+        try:
+            outcome = self._reconcile(body)
+        except Exception:
+            self.metrics.failed(ns, name, time.monotonic() - start)
+            raise
+        degraded = outcome.degraded[0] if outcome.degraded else None
+        self.metrics.reconciled(ns, name, time.monotonic() - start, ready=outcome.ready, degraded=degraded)
+        return outcome
+
+    def _reconcile(self, body: dict[str, Any]) -> Outcome:
         try:
             cr = Platform.from_body(body)
             caps = self.discovery.capabilities()
@@ -113,8 +134,8 @@ class Reconciler:
             password = self._postgres_password(cr) if cr.spec.database.managed else None
             # Builders raise InvalidSpec too (an Ingress without a host and no default domain, ...).
             desired = build_desired(cr, self.settings, caps, postgres_password=password)
-        except InvalidSpec as e:
-            return self._write(body, refused_status(body, ("InvalidSpec", str(e)), now=now()))
+        except InvalidSpec as e:  # or Unavailable (RoutingUnavailable): what the cluster lacks
+            return self._write(body, refused_status(body, (e.reason, str(e)), now=now()))
 
         changed: list[str] = []
         problem: Problem | None = None
@@ -123,9 +144,10 @@ class Reconciler:
         for obj in desired.objects:
             kind, name = obj["kind"], obj["metadata"]["name"]
             try:
-                action, live = apply_if_changed(self.kube, obj, owner_uid=cr.uid)
+                action, live = apply_if_changed(self.kube, obj, owner_uid=cr.uid, adjust=keep_immutable)
             except NotOurs as e:
                 refused[(kind, name)] = str(e)
+                self.metrics.child(kind, "refused")
                 continue
             except KubeError as e:
                 if e.status in (400, 403, 404, 422):
@@ -133,6 +155,7 @@ class Reconciler:
                     continue
                 raise  # 409, 5xx, timeouts: transient, the caller retries
             lives[(kind, name)] = live
+            self.metrics.child(kind, action)
             if action != "unchanged":
                 changed.append(f"{action} {kind} {name}")
         if refused:  # the most useful thing to say: each name to free
@@ -142,16 +165,20 @@ class Reconciler:
         prune_key = (cr.generation, caps, self.discovery.keda_served)
         if problem is None and self._pruned.get(cr.uid) != prune_key:  # never delete because of an error
             kinds = prunable_kinds(caps, self.discovery.keda_served)
+            held, in_use = self._held_accounts(cr, desired.identities())
             for kind, name in prune(
                 self.kube,
                 namespace=cr.namespace,
                 selector=instance_selector(cr),
                 owner_uid=cr.uid,
-                keep=desired.identities(),
+                keep=desired.identities() | held,
                 kinds=kinds,
             ):
+                self.metrics.child(kind, "deleted")
                 changed.append(f"deleted {kind} {name}")
-            self._pruned[cr.uid] = prune_key
+            changed += self._label_claims(cr)
+            if not in_use:  # else pruned again once no pod uses the ServiceAccount
+                self._pruned[cr.uid] = prune_key
         if changed:
             log.info("%s/%s: %s", cr.namespace, cr.name, ", ".join(changed))
             post_event(self.kube, _ref(body), reason="Applied", message="; ".join(changed))
@@ -214,6 +241,51 @@ class Reconciler:
             elif key is not None and key not in (secret.get("data") or {}):
                 out.append(f"{field_}: Secret {name!r} has no key {key!r}")
         return out
+
+    def _held_accounts(self, cr: Platform, keep: set[tuple[str, str]]) -> tuple[set[tuple[str, str]], bool]:
+        """Our ServiceAccount when no longer wanted but still used: by name in placement (kept), or by a
+        pod of an older revision (kept until the rollout replaced it: pods of the old template could not
+        be made again without it). The flag says a pod still uses it (prune again later)."""
+        account = ("ServiceAccount", names.service_account_name(cr.name))
+        if account in keep:
+            return set(), False
+        if cr.spec.placement.service_account_name == account[1]:
+            return {account}, False
+        pods = self.kube.list("v1", "Pod", cr.namespace, instance_selector(cr))
+        used = any((p.get("spec") or {}).get("serviceAccountName") == account[1] for p in pods)
+        return ({account}, True) if used else (set(), False)
+
+    def _label_claims(self, cr: Platform) -> list[str]:
+        """spec.labels and spec.annotations onto the database's existing volume claims (a StatefulSet's
+        claim template cannot change once made, so claims made before a change get it here)."""
+        if cr.spec.database.managed is None:
+            return []
+        want = claim_metadata(cr)
+        out = []
+        for pvc in self._claims(cr.namespace, cr.name):
+            meta = pvc.get("metadata") or {}
+            patch = {
+                part: {k: v for k, v in want[part].items() if (meta.get(part) or {}).get(k) != v}
+                for part in ("labels", "annotations")
+            }
+            patch = {k: v for k, v in patch.items() if v}
+            if not patch:
+                continue
+            try:
+                self.kube.merge_patch(
+                    "v1", "PersistentVolumeClaim", cr.namespace, meta["name"], {"metadata": patch}
+                )
+            except KubeError as e:
+                if e.status != 404:  # deleted meanwhile: nothing to label
+                    raise
+                continue
+            out.append(f"labelled PersistentVolumeClaim {meta['name']}")
+        return out
+
+    def _claims(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        """The managed database's volume claims that are not being deleted already."""
+        claims = self.kube.list("v1", "PersistentVolumeClaim", namespace, _database_selector(name))
+        return [c for c in claims if not (c.get("metadata") or {}).get("deletionTimestamp")]
 
     def _postgres_password(self, cr: Platform) -> str:
         """The managed database's password: read from its Secret, generated only when there is none."""
@@ -284,7 +356,7 @@ class Reconciler:
         if (spec.get("database") or {}).get("external") is not None:
             return "external database: not touched"
         retain = True if managed is None else bool(managed.get("retainOnDelete", True))
-        pvcs = self.kube.list("v1", "PersistentVolumeClaim", ns, _database_selector(name))
+        pvcs = self._claims(ns, name)
         secret_name = names.postgres_name(name)
         if retain:
             patch = {"metadata": {"labels": {RETAINED_LABEL: "true"}}}

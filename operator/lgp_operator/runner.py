@@ -10,6 +10,7 @@ import threading
 from .health import HEALTH, HealthServer
 from .k8s.kube import Kube, new_api_client
 from .k8s.leader import LeaderElector
+from .metrics import METRICS
 from .settings import OperatorSettings
 
 log = logging.getLogger("lgp_operator")
@@ -18,8 +19,8 @@ LOST_LEADERSHIP_EXIT = 70
 
 def run(settings: OperatorSettings, *, verbose: bool = False) -> int:
     if settings.health_port:  # before the election: a replica waiting for the Lease is alive, not ready
-        server = HealthServer(HEALTH, settings.health_host, settings.health_port).start()
-        log.info("health: /healthz and /readyz on %s:%d", settings.health_host, server.port)
+        server = HealthServer(HEALTH, settings.health_host, settings.health_port, METRICS.registry).start()
+        log.info("health: /healthz, /readyz and /metrics on %s:%d", settings.health_host, server.port)
     elector = None
     if settings.leader_election:
         elector = LeaderElector(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lgp_contract.resource import NetworkPeer
@@ -27,6 +27,41 @@ class OperatorSettings(BaseSettings):
     )
     ingress_tls_secret: str | None = Field(
         default=None, description="Default TLS Secret for Ingresses with tls.enabled and no secretName."
+    )
+    routing: Literal["ingress", "gateway", "istio"] = Field(
+        default="ingress",
+        description="How a resource with spec.ingress.enabled is routed: an Ingress, an HTTPRoute on "
+        "LGP_OPERATOR_GATEWAY_NAME (Gateway API), or an Istio VirtualService on LGP_OPERATOR_ISTIO_GATEWAY. "
+        "One mode for the whole operator; objects of the other modes are pruned.",
+    )
+    gateway_name: str | None = Field(default=None, description="Gateway of the HTTPRoutes (routing=gateway).")
+    gateway_namespace: str | None = Field(
+        default=None, description="Namespace of that Gateway; unset: each resource's own namespace."
+    )
+    gateway_section_name: str | None = Field(
+        default=None, description="Listener (sectionName) of the Gateway the HTTPRoutes attach to."
+    )
+    istio_gateway: str | None = Field(
+        default=None,
+        description="Istio Gateway of the VirtualServices, as namespace/name (routing=istio).",
+    )
+    shared_host: str | None = Field(
+        default=None,
+        description="One host for every resource without spec.ingress.host: each is served at "
+        "<host><LGP_OPERATOR_BASE_PATH>/<namespace>/<name>.",
+    )
+    base_path: str = Field(
+        default="",
+        pattern=r"^(/[A-Za-z0-9._~-]+)*$",
+        description="Path under the shared host before /<namespace>/<name> (e.g. /agents); empty: none.",
+    )
+    route_tls: bool = Field(
+        default=False,
+        description="TLS is terminated in front of the routes (the Gateway, the load balancer): endpoints "
+        "start with https:// even without spec.ingress.tls.",
+    )
+    cluster_domain: str = Field(
+        default="cluster.local", description="Cluster DNS domain (Istio destinations use the full name)."
     )
     postgres_image: str = Field(
         default="postgres:16-alpine", description="Image of managed Postgres StatefulSets."
@@ -71,12 +106,20 @@ class OperatorSettings(BaseSettings):
         default=0,
         ge=0,
         le=65535,
-        description="Port of /healthz and /readyz; 0: not served (the chart sets 8081).",
+        description="Port of /healthz, /readyz and /metrics; 0: not served (the chart sets 8081).",
     )
     health_host: str = Field(default="0.0.0.0", description="Address of /healthz and /readyz.")  # noqa: S104
     kubeconfig: str | None = Field(
         default=None, description="Kubeconfig file; unset: in-cluster config or ~/.kube/config."
     )
+
+    @model_validator(mode="after")
+    def _routing(self) -> OperatorSettings:
+        if self.routing == "gateway" and not self.gateway_name:
+            raise ValueError("LGP_OPERATOR_ROUTING=gateway needs LGP_OPERATOR_GATEWAY_NAME")
+        if self.routing == "istio" and not self.istio_gateway:
+            raise ValueError("LGP_OPERATOR_ROUTING=istio needs LGP_OPERATOR_ISTIO_GATEWAY (namespace/name)")
+        return self
 
     @field_validator("namespaces", mode="before")
     @classmethod

@@ -343,7 +343,12 @@ def platform_status(
                 True,
                 "KedaScaledObject",
                 f"KEDA scales on CPU, memory and pending runs ({spec.autoscaling.pending_runs_per_replica}"
-                " per replica)",
+                " per replica)"
+                + (
+                    "; the queue workers on pending runs, the api server on CPU and memory"
+                    if spec.queue.enabled
+                    else ""
+                ),
             )
         else:
             cond(

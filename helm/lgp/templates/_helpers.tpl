@@ -283,3 +283,69 @@ podSelector:
   matchLabels:
     {{- include "lgp.componentSelectorLabels" . | nindent 4 }}
 {{- end }}
+
+{{/*
+Pod extras of a component, beside nodeSelector: priorityClassName, topologySpreadConstraints, dnsConfig
+(the component's, else global.dnsConfig). Call with (dict "ctx" $ "c" .Values.operator).
+*/}}
+{{- define "lgp.podExtras" -}}
+{{- with .c.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .c.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.c.dnsConfig | default .ctx.Values.global.dnsConfig) }}
+dnsConfig:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Whether global.caBundle names a ConfigMap or Secret to trust. */}}
+{{- define "lgp.caBundle.enabled" -}}
+{{- with .Values.global.caBundle }}{{ if or .configMap .secret }}true{{ end }}{{ end }}
+{{- end }}
+
+{{/* More volumes of a component (list items): its extraVolumes and the CA bundle. Same call. */}}
+{{- define "lgp.extraVolumes" -}}
+{{- with .c.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- if include "lgp.caBundle.enabled" .ctx }}
+{{- $ca := .ctx.Values.global.caBundle }}
+- name: ca-bundle
+  {{- if $ca.configMap }}
+  configMap:
+    name: {{ $ca.configMap }}
+  {{- else }}
+  secret:
+    secretName: {{ $ca.secret }}
+  {{- end }}
+    items:
+      - key: {{ $ca.key }}
+        path: ca.crt
+{{- end }}
+{{- end }}
+
+{{/* More volume mounts of a component's container (list items): its extraVolumeMounts and the CA bundle. */}}
+{{- define "lgp.extraVolumeMounts" -}}
+{{- with .c.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- if include "lgp.caBundle.enabled" .ctx }}
+- name: ca-bundle
+  mountPath: /etc/lgp/ca
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* The CA bundle as the trust store of Python's ssl, httpx and requests (env list items). */}}
+{{- define "lgp.caEnv" -}}
+{{- if include "lgp.caBundle.enabled" . }}
+- name: SSL_CERT_FILE
+  value: /etc/lgp/ca/ca.crt
+- name: REQUESTS_CA_BUNDLE
+  value: /etc/lgp/ca/ca.crt
+{{- end }}
+{{- end }}

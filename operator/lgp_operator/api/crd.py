@@ -118,8 +118,9 @@ def _structural(node: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     if out.get("x-kubernetes-preserve-unknown-fields"):
+        # Unknown fields are kept as written; the named ones (a container's name and image) stay
+        # documented and checked.
         out.pop("additionalProperties", None)
-        out.pop("properties", None)
     if "required" in out and not out["required"]:
         del out["required"]
     return out

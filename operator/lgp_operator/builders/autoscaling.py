@@ -1,10 +1,14 @@
 """Autoscaling: a KEDA ScaledObject per scaled Deployment, or an HPA where KEDA is not served.
 
-The ScaledObject has three triggers: CPU and memory utilisation and a ``postgresql`` trigger on the
-number of pending runs in the deployment's own database. The trigger reads the connection string
-from the target container's POSTGRES_URI (``connectionFromEnv``), which comes from a Secret: no
-password is ever written into the ScaledObject. ``minReplicaCount`` is at least 1 and no
-``idleReplicaCount`` is set, so the server is never scaled to zero.
+The queue workers (when enabled) scale on CPU, memory and a ``postgresql`` trigger on the number of
+pending runs in the deployment's own database, between their own bounds (spec.autoscaling.queueMin/Max
+Replicas); the api server then scales on CPU and memory only, since it runs no runs. Without queue
+workers the api server runs the runs, and its ScaledObject carries the pending-runs trigger. The
+trigger reads the connection string from the target container's POSTGRES_URI (``connectionFromEnv``),
+which comes from a Secret: no password is ever written into the ScaledObject. ``minReplicaCount`` is
+at least 1 and no ``idleReplicaCount`` is set, so the server is never scaled to zero. A target of 0
+(``targetQueryValue: "0"``, which KEDA cannot meet) cannot be written: pendingRunsPerReplica is at least
+1 and added triggers with a target of 0 are refused by the resource's model.
 """
 
 from __future__ import annotations
@@ -18,46 +22,64 @@ KEDA_API = "keda.sh/v1alpha1"
 PENDING_RUNS_QUERY = "SELECT COUNT(*) FROM run WHERE status = 'pending'"
 
 
+def runs_pending_runs(cr: Platform, component: str) -> bool:
+    """Whether this Deployment runs the background runs (and so scales on the pending ones)."""
+    return component == "queue" or not cr.spec.queue.enabled
+
+
 def build_scaled_object(
     cr: Platform, settings: OperatorSettings, *, deployment: str, component: str, container: str
 ) -> dict[str, Any]:
     a = cr.spec.autoscaling
+    keda = a.keda
+    low, high = a.bounds(queue=component == "queue")
+    triggers: list[dict[str, Any]] = [
+        {"type": "cpu", "metricType": "Utilization", "metadata": {"value": str(a.cpu)}},
+        {"type": "memory", "metricType": "Utilization", "metadata": {"value": str(a.memory)}},
+    ]
+    if runs_pending_runs(cr, component):
+        triggers.append(
+            {
+                "type": "postgresql",
+                "name": "pending-runs",
+                "metadata": {
+                    "connectionFromEnv": "POSTGRES_URI",
+                    "query": PENDING_RUNS_QUERY,
+                    "targetQueryValue": str(a.pending_runs_per_replica),
+                    # Any pending run activates; with minReplicaCount >= 1 this never means zero pods.
+                    "activationTargetQueryValue": "0",
+                },
+            }
+        )
+    extra = keda.additional_triggers.queue if component == "queue" else keda.additional_triggers.api_server
+    triggers += [t.wire() for t in extra]
+    spec: dict[str, Any] = {
+        "scaleTargetRef": {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": deployment,
+            "envSourceContainerName": container,
+        },
+        "minReplicaCount": low,
+        "maxReplicaCount": high,
+        "pollingInterval": keda.polling_interval,
+        "cooldownPeriod": (
+            keda.cooldown_period if keda.cooldown_period is not None else a.scale_down_delay_seconds
+        ),
+        "advanced": {
+            "horizontalPodAutoscalerConfig": {
+                "behavior": {"scaleDown": {"stabilizationWindowSeconds": a.scale_down_delay_seconds}}
+            }
+        },
+        "triggers": triggers,
+    }
+    if keda.fallback is not None:
+        spec["fallback"] = keda.fallback.wire()
     return {
         "apiVersion": KEDA_API,
         "kind": "ScaledObject",
         "metadata": metadata(cr, deployment, component),
-        "spec": {
-            "scaleTargetRef": {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "name": deployment,
-                "envSourceContainerName": container,
-            },
-            "minReplicaCount": a.min_replicas,
-            "maxReplicaCount": a.max_replicas,
-            "pollingInterval": 30,
-            "cooldownPeriod": a.scale_down_delay_seconds,
-            "advanced": {
-                "horizontalPodAutoscalerConfig": {
-                    "behavior": {"scaleDown": {"stabilizationWindowSeconds": a.scale_down_delay_seconds}}
-                }
-            },
-            "triggers": [
-                {"type": "cpu", "metricType": "Utilization", "metadata": {"value": str(a.cpu)}},
-                {"type": "memory", "metricType": "Utilization", "metadata": {"value": str(a.memory)}},
-                {
-                    "type": "postgresql",
-                    "name": "pending-runs",
-                    "metadata": {
-                        "connectionFromEnv": "POSTGRES_URI",
-                        "query": PENDING_RUNS_QUERY,
-                        "targetQueryValue": str(a.pending_runs_per_replica),
-                        # Any pending run activates; with minReplicaCount >= 1 this never means zero pods.
-                        "activationTargetQueryValue": "0",
-                    },
-                },
-            ],
-        },
+        "spec": spec,
     }
 
 
@@ -66,11 +88,12 @@ def build_hpa(
 ) -> dict[str, Any]:
     """An HPA on CPU and memory in the newest autoscaling version the server offers."""
     a = cr.spec.autoscaling
+    low, high = a.bounds(queue=component == "queue")
     api = caps.hpa_api or "autoscaling/v2"
     spec: dict[str, Any] = {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
-        "minReplicas": a.min_replicas,
-        "maxReplicas": a.max_replicas,
+        "minReplicas": low,
+        "maxReplicas": high,
     }
     if api in ("autoscaling/v2", "autoscaling/v2beta2"):
         spec["metrics"] = [

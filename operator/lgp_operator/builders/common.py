@@ -24,6 +24,15 @@ PORT = 8000
 class InvalidSpec(ValueError):
     """The resource cannot be reconciled as written; the message names the fields and the reasons."""
 
+    reason = "InvalidSpec"
+
+
+class Unavailable(InvalidSpec):
+    """The cluster lacks what the operator's settings need (an API not served): the message says which;
+    retried, since installing it fixes the resource without a change."""
+
+    reason = "RoutingUnavailable"
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -33,6 +42,8 @@ class Capabilities:
     pdb_api: str | None = "policy/v1"
     hpa_api: str | None = "autoscaling/v2"
     keda: bool = True
+    http_route_api: str | None = "gateway.networking.k8s.io/v1"
+    virtual_service_api: str | None = "networking.istio.io/v1"
 
 
 NEWEST = Capabilities()
@@ -135,12 +146,33 @@ def owner_reference(cr: Platform) -> dict[str, Any]:
     }
 
 
+def child_labels(cr: Platform, component: str) -> dict[str, str]:
+    """spec.labels, then ours (ours win: app.kubernetes.io/name, instance, component, managed-by, part-of)."""
+    return {**cr.spec.labels, **labels(cr, component)}
+
+
+def child_annotations(cr: Platform, own: dict[str, str] | None = None) -> dict[str, str]:
+    """spec.annotations, then the object's own (ours win, e.g. lgp.dev/revision)."""
+    return {**cr.spec.annotations, **(own or {})}
+
+
+def template_metadata(cr: Platform, component: str, name: str | None = None) -> dict[str, Any]:
+    """Metadata of a pod template or volume claim template: spec.labels and spec.annotations with ours."""
+    meta: dict[str, Any] = {"labels": child_labels(cr, component)}
+    if name:
+        meta = {"name": name, **meta}
+    if cr.spec.annotations:
+        meta["annotations"] = child_annotations(cr)
+    return meta
+
+
 def metadata(
     cr: Platform, name: str, component: str, *, owned: bool = True, annotations: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "namespace": cr.namespace, "labels": labels(cr, component)}
-    if annotations:
-        meta["annotations"] = dict(annotations)
+    meta: dict[str, Any] = {"name": name, "namespace": cr.namespace, "labels": child_labels(cr, component)}
+    merged = child_annotations(cr, annotations)
+    if merged:
+        meta["annotations"] = merged
     if owned:
         meta["ownerReferences"] = [owner_reference(cr)]
     return meta

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from lgp_contract import names
+from lgp_contract.resource import Workload
+
 from ..settings import OperatorSettings
 from .common import (
     PORT,
     REVISION_ANNOTATION,
     REVISION_NUMBER_ANNOTATION,
+    InvalidSpec,
     Platform,
     api_server_name,
+    child_annotations,
+    labels,
     metadata,
     postgres_name,
     quantity_map,
@@ -19,6 +25,7 @@ from .common import (
     selector_labels,
     target_revision,
 )
+from .routing import mount_prefix
 from .security import server_hardening
 
 LICENSE_KEY = "license-key"
@@ -43,6 +50,13 @@ def build_env(cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int)
     else:
         env.append({"name": "REDIS_URI", "value": f"redis://{redis_name(cr)}.{cr.namespace}.svc:6379/0"})
     env.append({"name": "N_JOBS_PER_WORKER", "value": str(jobs_per_worker)})
+    prefix = mount_prefix(cr, settings)
+    if prefix:  # served under a path: the server mounts its routes there (langgraph-api MOUNT_PREFIX)
+        env.append({"name": "MOUNT_PREFIX", "value": prefix})
+    if spec.redis.external is not None:
+        # A shared Redis: a key prefix of this deployment's own, for runtimes that read it (langgraph-api's
+        # REDIS_KEY_PREFIX; the open runtime langgraph-runtime-pg 0.11.1 ignores it: see the README).
+        env.append({"name": "REDIS_KEY_PREFIX", "value": f"lgp:{cr.namespace}:{cr.name}:"})
     if settings.license_secret:
         env.append(_secret_env("LANGGRAPH_CLOUD_LICENSE_KEY", settings.license_secret, LICENSE_KEY))
     user = {e.name: e.value for e in spec.env}
@@ -61,7 +75,13 @@ def _probe(path: str, period: int, failures: int, timeout: int = 3) -> dict[str,
 
 
 def build_container(
-    cr: Platform, settings: OperatorSettings, *, name: str, jobs_per_worker: int, resources: Any
+    cr: Platform,
+    settings: OperatorSettings,
+    *,
+    name: str,
+    jobs_per_worker: int,
+    resources: Any,
+    workload: Workload | None = None,
 ) -> dict[str, Any]:
     spec = cr.spec
     container: dict[str, Any] = {
@@ -80,6 +100,8 @@ def build_container(
     res = quantity_map(resources)
     if res:
         container["resources"] = res
+    if workload is not None and workload.volume_mounts:
+        container["volumeMounts"] = [m.wire() for m in workload.volume_mounts]
     if spec.pre_stop_drain_seconds > 0:
         # Keep serving while endpoints and load balancers drop the pod, then SIGTERM lets runs finish
         # within terminationGracePeriodSeconds.
@@ -90,18 +112,28 @@ def build_container(
 
 
 def build_pod_template(
-    cr: Platform, settings: OperatorSettings, component: str, container: dict[str, Any]
+    cr: Platform,
+    settings: OperatorSettings,
+    component: str,
+    container: dict[str, Any],
+    workload: Workload | None = None,
 ) -> dict[str, Any]:
+    """spec.labels < placement.labels < ours; spec.annotations < placement.annotations < lgp.dev/revision."""
     spec, placement = cr.spec, cr.spec.placement
     revision = target_revision(cr)
-    annotations = {**placement.annotations, REVISION_ANNOTATION: revision.id}
+    own = {**placement.annotations, REVISION_ANNOTATION: revision.id}
     if revision.number is not None:
-        annotations[REVISION_NUMBER_ANNOTATION] = str(revision.number)
-    pod_labels = {**placement.labels, **metadata(cr, "", component)["labels"]}
+        own[REVISION_NUMBER_ANNOTATION] = str(revision.number)
+    annotations = child_annotations(cr, own)
+    pod_labels = {**spec.labels, **placement.labels, **labels(cr, component)}
     pod: dict[str, Any] = {
-        "containers": [container],
+        "containers": [container, *(c.wire() for c in (workload.sidecars if workload else []))],
         "terminationGracePeriodSeconds": spec.termination_grace_period_seconds,
     }
+    if workload is not None and workload.init_containers:
+        pod["initContainers"] = [c.wire() for c in workload.init_containers]
+    if workload is not None and workload.volumes:
+        pod["volumes"] = [v.wire() for v in workload.volumes]
     if spec.image_pull_secrets:
         pod["imagePullSecrets"] = [{"name": n} for n in spec.image_pull_secrets]
     if placement.node_selector:
@@ -110,9 +142,25 @@ def build_pod_template(
         pod["tolerations"] = [t.wire() for t in placement.tolerations]
     if placement.affinity:
         pod["affinity"] = placement.affinity
-    if placement.service_account_name:
-        pod["serviceAccountName"] = placement.service_account_name
+    account = placement.service_account_name or (
+        names.service_account_name(cr.name) if spec.service_account.create else None
+    )
+    if account:
+        # The deprecated twin too: the apiserver copies serviceAccountName into serviceAccount, and a
+        # serviceAccount nobody applied would survive our dropping serviceAccountName and be copied back.
+        pod["serviceAccountName"] = pod["serviceAccount"] = account
+    if placement.priority_class_name:
+        pod["priorityClassName"] = placement.priority_class_name
+    if placement.topology_spread_constraints:
+        pod["topologySpreadConstraints"] = [
+            {"labelSelector": {"matchLabels": selector_labels(cr, component)}, **t.wire()}
+            for t in placement.topology_spread_constraints
+        ]
     server_hardening(cr).apply(pod, container)
+    names_ = [v["name"] for v in pod.get("volumes", [])]
+    taken = sorted({n for n in names_ if names_.count(n) > 1})
+    if taken:  # a volume of spec.<workload>.volumes named like one the operator adds (tmp, writable-N)
+        raise InvalidSpec(f"spec volumes: the name {taken[0]!r} is taken by a volume the operator adds")
     return {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod}
 
 
@@ -126,16 +174,22 @@ def _deployment(
     replicas: int,
     resources: Any,
     jobs_per_worker: int,
+    workload: Workload,
 ) -> dict[str, Any]:
     container = build_container(
-        cr, settings, name=container_name, jobs_per_worker=jobs_per_worker, resources=resources
+        cr,
+        settings,
+        name=container_name,
+        jobs_per_worker=jobs_per_worker,
+        resources=resources,
+        workload=workload,
     )
     spec: dict[str, Any] = {
         "selector": {"matchLabels": selector_labels(cr, component)},
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
         "revisionHistoryLimit": 5,
         "progressDeadlineSeconds": 600,
-        "template": build_pod_template(cr, settings, component, container),
+        "template": build_pod_template(cr, settings, component, container, workload),
     }
     if cr.spec.suspend:
         spec["replicas"] = 0
@@ -163,6 +217,7 @@ def build_api_server_deployment(cr: Platform, settings: OperatorSettings) -> dic
         replicas=spec.api_server.replicas,
         resources=spec.api_server.resources,
         jobs_per_worker=jobs,
+        workload=spec.api_server,
     )
 
 
@@ -178,4 +233,5 @@ def build_queue_deployment(cr: Platform, settings: OperatorSettings) -> dict[str
         replicas=spec.queue.replicas,
         resources=spec.queue.resources,
         jobs_per_worker=spec.queue.jobs_per_worker,
+        workload=spec.queue,
     )

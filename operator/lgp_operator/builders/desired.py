@@ -10,12 +10,15 @@ from ..settings import OperatorSettings
 from .autoscaling import build_hpa, build_scaled_object
 from .common import NEWEST, Capabilities, Platform, api_server_name, queue_name
 from .deployment import build_api_server_deployment, build_queue_deployment
-from .ingress import build_ingress, ingress_endpoint
+from .gateway import build_http_route
+from .ingress import build_ingress
+from .istio import build_virtual_service
 from .networkpolicy import build_network_policies
 from .pdb import build_pdb, wants_pdb
 from .postgres import build_postgres_secret, build_postgres_service, build_postgres_statefulset
 from .redis import build_redis_deployment, build_redis_service
-from .service import build_service, cluster_endpoint
+from .routing import route_endpoint
+from .service import build_service, build_service_account, cluster_endpoint
 
 
 @dataclass
@@ -61,6 +64,8 @@ def build_desired(
     if spec.queue.enabled:
         objs.append(build_queue_deployment(cr, settings))
     objs.append(build_service(cr, settings))
+    if spec.service_account.create:
+        objs.append(build_service_account(cr, settings))
     use_keda = caps.keda
     for deployment, component, container, replicas in scaled_deployments(cr):
         if spec.autoscaling.enabled and not spec.suspend:
@@ -72,17 +77,26 @@ def build_desired(
                 )
             elif caps.hpa_api:
                 objs.append(build_hpa(cr, settings, deployment=deployment, component=component, caps=caps))
-        if wants_pdb(cr, replicas) and caps.pdb_api:
+        if wants_pdb(cr, replicas, component) and caps.pdb_api:
             objs.append(build_pdb(cr, settings, deployment=deployment, component=component, caps=caps))
     out.keda = bool(spec.autoscaling.enabled and use_keda)
     objs += build_network_policies(cr, settings)
     out.pod_security = assess(pod_templates(objs))
     if spec.ingress.enabled:
-        objs.append(build_ingress(cr, settings))
-        out.endpoint = ingress_endpoint(cr, settings)
+        objs.append(build_route(cr, settings, caps))
+        out.endpoint = route_endpoint(cr, settings)
     else:
         out.endpoint = cluster_endpoint(cr)
     return out
+
+
+def build_route(cr: Platform, settings: OperatorSettings, caps: Capabilities = NEWEST) -> dict[str, Any]:
+    """The route object of the operator's routing mode (LGP_OPERATOR_ROUTING): exactly one kind."""
+    if settings.routing == "gateway":
+        return build_http_route(cr, settings, caps)
+    if settings.routing == "istio":
+        return build_virtual_service(cr, settings, caps)
+    return build_ingress(cr, settings)
 
 
 WORKLOADS = {"api-server": "server", "queue": "server", "postgres": "postgres", "redis": "redis"}

@@ -1,20 +1,20 @@
-"""The Ingress (networking.k8s.io/v1) and the endpoint URL it gives."""
+"""The Ingress (networking.k8s.io/v1) of the ingress routing mode, and the endpoint a route gives."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..settings import OperatorSettings
-from .common import PORT, InvalidSpec, Platform, metadata, service_name
+from .common import PORT, InvalidSpec, Platform, service_name
+from .routing import route_endpoint, route_metadata, route_of
 
 
 def ingress_host(cr: Platform, settings: OperatorSettings) -> str:
-    ing = cr.spec.ingress
-    if ing.host:
-        return ing.host
-    if settings.ingress_domain:
-        return f"{cr.name}-{cr.namespace}.{settings.ingress_domain}"
-    raise InvalidSpec("spec.ingress.host: required when the operator has no LGP_OPERATOR_INGRESS_DOMAIN")
+    return route_of(cr, settings).host
+
+
+def ingress_endpoint(cr: Platform, settings: OperatorSettings) -> str:
+    return route_endpoint(cr, settings)
 
 
 def _tls_secret(cr: Platform, settings: OperatorSettings) -> str | None:
@@ -29,27 +29,15 @@ def _tls_secret(cr: Platform, settings: OperatorSettings) -> str | None:
     return secret
 
 
-def ingress_endpoint(cr: Platform, settings: OperatorSettings) -> str:
-    scheme = "https" if cr.spec.ingress.tls.enabled else "http"
-    return f"{scheme}://{ingress_host(cr, settings)}{cr.spec.ingress.path}"
-
-
 def build_ingress(cr: Platform, settings: OperatorSettings) -> dict[str, Any]:
     ing = cr.spec.ingress
-    host = ingress_host(cr, settings)
+    r = route_of(cr, settings)
+    backend = {"service": {"name": service_name(cr), "port": {"number": PORT}}}
     spec: dict[str, Any] = {
         "rules": [
             {
-                "host": host,
-                "http": {
-                    "paths": [
-                        {
-                            "path": ing.path,
-                            "pathType": "Prefix",
-                            "backend": {"service": {"name": service_name(cr), "port": {"number": PORT}}},
-                        }
-                    ]
-                },
+                "host": r.host,
+                "http": {"paths": [{"path": r.path, "pathType": "Prefix", "backend": backend}]},
             }
         ],
     }
@@ -58,10 +46,10 @@ def build_ingress(cr: Platform, settings: OperatorSettings) -> dict[str, Any]:
         spec["ingressClassName"] = class_name
     secret = _tls_secret(cr, settings)
     if secret:
-        spec["tls"] = [{"hosts": [host], "secretName": secret}]
+        spec["tls"] = [{"hosts": [r.host], "secretName": secret}]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": metadata(cr, cr.name, "ingress", annotations=ing.annotations or None),
+        "metadata": route_metadata(cr),
         "spec": spec,
     }

@@ -8,11 +8,11 @@ from ..settings import OperatorSettings
 from .common import NEWEST, Capabilities, Platform, metadata, selector_labels
 
 
-def wants_pdb(cr: Platform, replicas: int) -> bool:
+def wants_pdb(cr: Platform, replicas: int, component: str = "api-server") -> bool:
     if cr.spec.suspend:
         return False
     if cr.spec.autoscaling.enabled:
-        return cr.spec.autoscaling.min_replicas > 1
+        return cr.spec.autoscaling.bounds(queue=component == "queue")[0] > 1
     return replicas > 1
 
 

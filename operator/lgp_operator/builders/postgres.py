@@ -12,7 +12,7 @@ import secrets
 from typing import Any
 
 from ..settings import OperatorSettings
-from .common import Platform, metadata, postgres_name, quantity_map, selector_labels
+from .common import Platform, metadata, postgres_name, quantity_map, selector_labels, template_metadata
 from .security import postgres_hardening
 
 PG_PORT = 5432
@@ -100,7 +100,7 @@ def build_postgres_statefulset(cr: Platform, settings: OperatorSettings) -> dict
     }
     if managed.storage_class_name:
         claim_spec["storageClassName"] = managed.storage_class_name
-    claim_meta = {"name": "data", "labels": metadata(cr, name, "postgres")["labels"]}
+    claim_meta = template_metadata(cr, "postgres", name="data")
     pod: dict[str, Any] = {"containers": [container], "terminationGracePeriodSeconds": 60}
     postgres_hardening(cr).apply(pod, container)
     return {
@@ -112,7 +112,7 @@ def build_postgres_statefulset(cr: Platform, settings: OperatorSettings) -> dict
             "replicas": 1,
             "selector": {"matchLabels": selector_labels(cr, "postgres")},
             "template": {
-                "metadata": {"labels": metadata(cr, name, "postgres")["labels"]},
+                "metadata": template_metadata(cr, "postgres"),
                 "spec": pod,
             },
             "volumeClaimTemplates": [
@@ -125,3 +125,30 @@ def build_postgres_statefulset(cr: Platform, settings: OperatorSettings) -> dict
             ],
         },
     }
+
+
+def claim_metadata(cr: Platform) -> dict[str, Any]:
+    """The labels and annotations every volume claim of the managed database carries."""
+    meta = template_metadata(cr, "postgres", name="data")
+    return {"labels": meta["labels"], "annotations": meta.get("annotations", {})}
+
+
+def keep_immutable(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    """For a StatefulSet already made: the metadata of its claim templates as they are (the apiserver
+    refuses any change to volumeClaimTemplates, so labels added later would fail every apply; the claims
+    get them from the reconcile instead). A change of a template's spec (its size) still reaches the
+    apiserver, whose refusal names it. Other kinds: unchanged."""
+    if desired.get("kind") != "StatefulSet":
+        return desired
+    made = {
+        (t.get("metadata") or {}).get("name"): t.get("metadata") or {}
+        for t in (live.get("spec") or {}).get("volumeClaimTemplates") or []
+    }
+    templates = []
+    for t in desired["spec"].get("volumeClaimTemplates") or []:
+        old = made.get(t["metadata"]["name"])
+        if old is not None:
+            kept = {k: old[k] for k in ("name", "labels", "annotations") if k in old}
+            t = {**t, "metadata": kept}
+        templates.append(t)
+    return {**desired, "spec": {**desired["spec"], "volumeClaimTemplates": templates}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..settings import OperatorSettings
-from .common import Platform, metadata, quantity_map, redis_name, selector_labels
+from .common import Platform, metadata, quantity_map, redis_name, selector_labels, template_metadata
 from .security import redis_hardening
 
 REDIS_PORT = 6379
@@ -44,7 +44,7 @@ def build_redis_deployment(cr: Platform, settings: OperatorSettings) -> dict[str
             "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": selector_labels(cr, "redis")},
             "template": {
-                "metadata": {"labels": metadata(cr, "", "redis")["labels"]},
+                "metadata": template_metadata(cr, "redis"),
                 "spec": pod,
             },
         },

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 from .kube import Kube
@@ -62,19 +63,30 @@ class NotOurs(Exception):
         self.name = name
 
 
+Adjust = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
 def apply_if_changed(
-    kube: Kube, desired: dict[str, Any], *, owner_uid: str | None = None
+    kube: Kube,
+    desired: dict[str, Any],
+    *,
+    owner_uid: str | None = None,
+    adjust: Adjust | None = None,
 ) -> tuple[Action, dict[str, Any]]:
     """Apply ``desired`` unless the server already has it; with ``owner_uid``, raise ``NotOurs`` rather
-    than write over a same-named object of someone else's."""
-    obj = with_hash(desired)
-    meta = obj["metadata"]
-    live = kube.get(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])
+    than write over a same-named object of someone else's. ``adjust(desired, live)`` may keep fields of
+    the live object that cannot change (a StatefulSet's claim templates)."""
+    meta = desired["metadata"]
+    live = kube.get(desired["apiVersion"], desired["kind"], meta.get("namespace"), meta["name"])
     if live is None:
-        return "created", kube.apply(obj)
+        return "created", kube.apply(with_hash(desired))
     why = not_ours(live, desired, owner_uid) if owner_uid is not None else None
     if why is not None:
-        raise NotOurs(obj["kind"], meta.get("namespace"), meta["name"], why)
+        raise NotOurs(desired["kind"], meta.get("namespace"), meta["name"], why)
+    if adjust is not None:
+        desired = adjust(desired, live)
+    obj = with_hash(desired)
+    meta = obj["metadata"]
     if is_subset(obj, live):
         return "unchanged", live
     live_hash = (live.get("metadata", {}).get("annotations") or {}).get(HASH_ANNOTATION)

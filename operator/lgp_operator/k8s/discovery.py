@@ -12,6 +12,12 @@ from .kube import Kube, KubeError
 PDB_VERSIONS = ("policy/v1", "policy/v1beta1")
 HPA_VERSIONS = ("autoscaling/v2", "autoscaling/v2beta2", "autoscaling/v2beta1", "autoscaling/v1")
 KEDA_VERSION = "keda.sh/v1alpha1"
+HTTP_ROUTE_VERSIONS = ("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1")
+VIRTUAL_SERVICE_VERSIONS = (
+    "networking.istio.io/v1",
+    "networking.istio.io/v1beta1",
+    "networking.istio.io/v1alpha3",
+)
 
 
 def served_group_versions(kube: Kube) -> set[str]:
@@ -66,4 +72,14 @@ class Discovery:
         hpa = next((v for v in HPA_VERSIONS if v in gvs), None)
         self.keda_served = KEDA_VERSION in gvs and serves_resource(self.kube, KEDA_VERSION, "scaledobjects")
         keda = self.keda_mode == "enabled" or (self.keda_mode == "auto" and self.keda_served)
-        return Capabilities(pdb_api=pdb, hpa_api=hpa, keda=keda)
+        return Capabilities(
+            pdb_api=pdb,
+            hpa_api=hpa,
+            keda=keda,
+            http_route_api=self._serving(gvs, HTTP_ROUTE_VERSIONS, "httproutes"),
+            virtual_service_api=self._serving(gvs, VIRTUAL_SERVICE_VERSIONS, "virtualservices"),
+        )
+
+    def _serving(self, gvs: set[str], versions: tuple[str, ...], plural: str) -> str | None:
+        """The newest of ``versions`` that serves ``plural`` (a group may serve other kinds only)."""
+        return next((v for v in versions if v in gvs and serves_resource(self.kube, v, plural)), None)

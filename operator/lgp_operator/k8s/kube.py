@@ -36,8 +36,16 @@ PLURALS = {
     "ServiceAccount": "serviceaccounts",
     "CustomResourceDefinition": "customresourcedefinitions",
     "Namespace": "namespaces",
+    "PriorityClass": "priorityclasses",
 }
-CLUSTER_SCOPED = {"CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding", "Node"}
+CLUSTER_SCOPED = {
+    "CustomResourceDefinition",
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Node",
+    "PriorityClass",
+}
 
 
 class KubeError(Exception):
@@ -83,6 +91,8 @@ class Kube:
         self.api = api
         self.manager = manager
         self.calls: Counter[str] = Counter()  # "GET", "PATCH", "PATCH?dryRun", ...
+        # (method, path) of every request: what RBAC must allow (tests derive the needed verbs from it)
+        self.requests: Counter[tuple[str, str]] = Counter()
         # resourceVersion of the last object each apply wrote: a watch event carrying exactly that
         # version is our own write echoed back, and needs no reconcile.
         self.written: dict[tuple[str, str, str], str] = {}
@@ -110,6 +120,7 @@ class Kube:
         dry = q.get("dryRun") == "All"
         with self._lock:
             self.calls[method + ("?dryRun" if dry else "")] += 1
+            self.requests[(method, path)] += 1
         headers = {"Accept": "*/*" if as_text else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type

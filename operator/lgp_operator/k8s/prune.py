@@ -13,9 +13,15 @@ def prunable_kinds(caps: Capabilities, keda_served: bool) -> list[tuple[str, str
         ("apps/v1", "Deployment"),
         ("apps/v1", "StatefulSet"),
         ("v1", "Service"),
+        ("v1", "ServiceAccount"),
         ("networking.k8s.io/v1", "Ingress"),
         ("networking.k8s.io/v1", "NetworkPolicy"),
     ]
+    # Routes of every mode the cluster serves: switching the operator's routing mode prunes the old kind.
+    if caps.http_route_api:
+        kinds.append((caps.http_route_api, "HTTPRoute"))
+    if caps.virtual_service_api:
+        kinds.append((caps.virtual_service_api, "VirtualService"))
     if caps.pdb_api:
         kinds.append((caps.pdb_api, "PodDisruptionBudget"))
     if caps.hpa_api:

@@ -68,6 +68,8 @@ def test_operator_under_its_own_rbac(operator_factory, kube, k8s, cluster, names
             "autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 4},
             "ingress": {"enabled": True, "host": "rbac.example.com"},
             "envFromSecret": "agent-env",
+            "serviceAccount": {"create": True},  # made, owned, pruned under the same identity
+            "labels": {"team": "agents"},  # and onto the database's volume claim
         }
         apply_spec(kube, "rb", namespace, spec)
 
@@ -88,6 +90,7 @@ def test_operator_under_its_own_rbac(operator_factory, kube, k8s, cluster, names
         lease = kube.get("coordination.k8s.io/v1", "Lease", system, "lgp-operator")
         assert lease is not None and lease["spec"]["holderIdentity"]
 
+        assert kube.get("v1", "ServiceAccount", namespace, "rb") is not None
         policies = {"rb-api-server", "rb-queue", "rb-postgres", "rb-redis"}
         assert {
             p for p in policies if kube.get("networking.k8s.io/v1", "NetworkPolicy", namespace, p)

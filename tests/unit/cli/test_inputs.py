@@ -80,7 +80,8 @@ def _args(**kw: Any) -> Namespace:
     base = dict.fromkeys(
         [
             "replicas", "min_replicas", "max_replicas", "cpu", "memory", "queue", "queue_replicas",
-            "jobs_per_worker", "queue_cpu", "queue_memory", "postgres_storage",
+            "jobs_per_worker", "queue_cpu", "queue_memory", "postgres_storage", "queue_min_replicas",
+            "queue_max_replicas",
         ]
     )  # fmt: skip
     base.update(kw)
@@ -99,6 +100,38 @@ def test_resources_only_what_was_given() -> None:
     }
     with pytest.raises(UsageError, match="choose one"):
         inputs.resources(_args(replicas=2, max_replicas=3))
+    assert inputs.resources(_args(queue_min_replicas=1, queue_max_replicas=9)) == {
+        "queue": {"min_replicas": 1, "max_replicas": 9}
+    }
+
+
+def _k8s_args(**kw: Any) -> Namespace:
+    base: dict[str, Any] = {"label": [], "annotation": [], "service_account_annotation": []}
+    base.update(kw)
+    return Namespace(**base)
+
+
+def test_kubernetes_block_from_flags_on_top_of_what_is_set() -> None:
+    assert inputs.kubernetes(_k8s_args(), {"labels": {"a": "b"}}) is None  # nothing given: kept as is
+    current = {"labels": {"a": "b"}, "serviceAccount": {"create": True}, "keda": {"pollingInterval": 5}}
+    got = inputs.kubernetes(
+        _k8s_args(label=["c=d"], service_account_annotation=["x/y=z"], priority_class="high"), current
+    )
+    assert got == {
+        "labels": {"a": "b", "c": "d"},
+        "serviceAccount": {"create": True, "annotations": {"x/y": "z"}},
+        "keda": {"pollingInterval": 5},
+        "placement": {"priorityClassName": "high"},
+    }
+    assert current == {
+        "labels": {"a": "b"},
+        "serviceAccount": {"create": True},
+        "keda": {"pollingInterval": 5},
+    }
+    with pytest.raises(UsageError, match="--label 'nope': write KEY=VALUE"):
+        inputs.kubernetes(_k8s_args(label=["nope"]), None)
+    with pytest.raises(UsageError, match="given more than once"):
+        inputs.kubernetes(_k8s_args(annotation=["a=1", "a=2"]), None)
 
 
 def test_ingress() -> None:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lgp_operator.builders.common import Platform
 
-from control_plane.models import DeploymentCreate
+from control_plane.models import DeploymentCreate, KubernetesSettings
 from control_plane.spec import build_settings, build_spec, resolve_resources
 from lgp_contract.formats import CPU_QUANTITY, DNS_LABEL, MEMORY_QUANTITY, PINNED_IMAGE_REF, PORTABLE_ENV_NAME
 from lgp_contract.resource import LangGraphPlatformSpec
@@ -135,3 +135,107 @@ def test_any_accepted_create_makes_a_spec_the_operator_reconciles(
     )
     spec = build_spec(name=data.name, settings=settings_, revision_id=REV, revision_number=1).written()
     assert _operator_reads(spec, data.name).image == data.image
+
+
+KUBERNETES: dict[str, Any] = {
+    "labels": {"team": "agents"},
+    "annotations": {"owner.example.com/contact": "agents@example.com"},
+    "serviceAccount": {
+        "create": True,
+        "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/a"},
+    },
+    "placement": {
+        "priorityClassName": "agents",
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+            }
+        ],
+    },
+    "apiServer": {"sidecars": [{"name": "proxy", "image": "envoyproxy/envoy:v1.30", "args": ["-l", "info"]}]},
+    "queue": {
+        "volumes": [{"name": "ca", "configMap": {"name": "corp-ca"}}],
+        "volumeMounts": [{"name": "ca", "mountPath": "/etc/ssl/corp"}],
+    },
+    "keda": {"pollingInterval": 10, "fallback": {"failureThreshold": 3, "replicas": 2}},
+}
+
+
+def test_kubernetes_settings_reach_the_spec_as_written() -> None:
+    """The deployment's Kubernetes settings (the resource's own shape) and the queue workers' bounds."""
+    data = DeploymentCreate.model_validate(
+        {
+            "name": "agent",
+            "type": "production",
+            "image": "ghcr.io/acme/agent:1.0.0",
+            "listener_id": REV,
+            "namespace": "agents",
+            "resources": {"queue": {"min_replicas": 1, "max_replicas": 30}},
+            "kubernetes": KUBERNETES,
+        }
+    )
+    settings_ = build_settings(
+        image=data.image,
+        resources=resolve_resources("production", data.resources),
+        env=[],
+        ingress=None,
+        secret_refs=[],
+        database_type="managed",
+        redis_type="managed",
+        secret_names=[],
+    ).model_copy(update={"kubernetes": data.kubernetes})
+    spec = build_spec(name="agent", settings=settings_, revision_id=REV, revision_number=1).written()
+    assert _operator_reads(spec).written() == spec
+    for key in ("labels", "annotations", "serviceAccount", "placement"):
+        assert spec[key] == KUBERNETES[key]
+    assert spec["apiServer"]["sidecars"] == KUBERNETES["apiServer"]["sidecars"]
+    assert spec["queue"]["volumes"] == KUBERNETES["queue"]["volumes"]
+    assert spec["queue"]["volumeMounts"] == KUBERNETES["queue"]["volumeMounts"]
+    assert spec["autoscaling"]["keda"] == KUBERNETES["keda"]
+    assert (spec["autoscaling"]["queueMinReplicas"], spec["autoscaling"]["queueMaxReplicas"]) == (1, 30)
+    assert "initContainers" not in spec["apiServer"]  # only what was given is written
+    # stored and read back (what a revision snapshots, a rollback restores): the same spec
+    assert data.kubernetes is not None
+    stored = data.kubernetes.stored()
+    assert stored == KUBERNETES
+    again = settings_.model_copy(update={"kubernetes": KubernetesSettings.model_validate(stored)})
+    assert build_spec(name="agent", settings=again, revision_id=REV, revision_number=1).written() == spec
+
+
+@pytest.mark.parametrize(
+    ("kubernetes", "where"),
+    [
+        ({"labels": {"bad key": "x"}}, "labels"),
+        (
+            {
+                "keda": {
+                    "additionalTriggers": {
+                        "queue": [{"type": "postgresql", "metadata": {"targetQueryValue": "0"}}]
+                    }
+                }
+            },
+            "keda",
+        ),
+        ({"serviceAccount": {"create": True}, "placement": {"serviceAccountName": "mine"}}, "kubernetes"),
+        ({"apiServer": {"replicas": 3}}, "apiServer"),  # replicas are the API's resources, not here
+        ({"bogus": 1}, "bogus"),
+    ],
+)
+def test_bad_kubernetes_settings_are_refused_naming_the_field(kubernetes: dict[str, Any], where: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as e:
+        DeploymentCreate.model_validate(
+            {
+                "name": "agent",
+                "type": "production",
+                "image": "ghcr.io/acme/agent:1.0.0",
+                "listener_id": REV,
+                "namespace": "agents",
+                "kubernetes": kubernetes,
+            }
+        )
+    locs = [".".join(map(str, err["loc"])) for err in e.value.errors()]
+    assert any((loc.startswith("kubernetes") and where in loc) or where == "kubernetes" for loc in locs), locs

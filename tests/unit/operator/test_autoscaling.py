@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from lgp_operator.builders.autoscaling import PENDING_RUNS_QUERY, build_hpa, build_scaled_object
-from lgp_operator.builders.common import Capabilities
+from lgp_operator.builders.common import Capabilities, InvalidSpec
 
 from .conftest import make_cr
 
@@ -64,3 +66,139 @@ def test_hpa_in_the_served_version(settings, api, check):
     assert hpa["spec"]["scaleTargetRef"]["name"] == "demo-queue"
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 8)
     assert check(hpa["spec"])
+
+
+# ---------------------------------------------------------------- queue workers on their own, KEDA settings
+QUEUED: dict[str, Any] = {
+    "queue": {"enabled": True},
+    "autoscaling": {
+        "enabled": True,
+        "minReplicas": 2,
+        "maxReplicas": 4,
+        "queueMinReplicas": 1,
+        "queueMaxReplicas": 30,
+    },
+}
+
+
+def _so(spec, component, settings):
+    deployment = f"demo-{component}"
+    container = "queue-worker" if component == "queue" else "api-server"
+    return build_scaled_object(
+        make_cr(spec), settings, deployment=deployment, component=component, container=container
+    )["spec"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "component", "bounds", "types"),
+    [
+        (QUEUED, "queue", (1, 30), ["cpu", "memory", "postgresql"]),
+        (QUEUED, "api-server", (2, 4), ["cpu", "memory"]),  # runs no runs: no pending-runs trigger
+        (AUTO, "api-server", (2, 8), ["cpu", "memory", "postgresql"]),  # no queue: it runs them
+        (  # queue bounds default to the api server's
+            {
+                "queue": {"enabled": True},
+                "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 9},
+            },
+            "queue",
+            (3, 9),
+            ["cpu", "memory", "postgresql"],
+        ),
+    ],
+)
+def test_the_queue_workers_scale_on_pending_runs_within_their_own_bounds(
+    settings, spec, component, bounds, types
+):
+    so = _so(spec, component, settings)
+    assert (so["minReplicaCount"], so["maxReplicaCount"]) == bounds
+    assert [t["type"] for t in so["triggers"]] == types
+
+
+@pytest.mark.parametrize(("component", "bounds"), [("queue", (1, 30)), ("api-server", (2, 4))])
+def test_hpa_fallback_uses_the_same_bounds(settings, component, bounds):
+    hpa = build_hpa(make_cr(QUEUED), settings, deployment=f"demo-{component}", component=component)
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == bounds
+
+
+def test_keda_settings_fallback_and_added_triggers(settings):
+    prom = {
+        "type": "prometheus",
+        "name": "inflight",
+        "metadata": {"serverAddress": "http://prom:9090", "query": "sum(x)", "threshold": "50"},
+        "authenticationRef": {"name": "prom-auth"},
+    }
+    spec = {
+        **QUEUED,
+        "autoscaling": {
+            **QUEUED["autoscaling"],
+            "keda": {
+                "pollingInterval": 5,
+                "cooldownPeriod": 120,
+                "fallback": {"failureThreshold": 3, "replicas": 2},
+                "additionalTriggers": {"queue": [prom]},
+            },
+        },
+    }
+    queue, api = _so(spec, "queue", settings), _so(spec, "api-server", settings)
+    assert (queue["pollingInterval"], queue["cooldownPeriod"]) == (5, 120)
+    assert queue["fallback"] == {"failureThreshold": 3, "replicas": 2}
+    assert queue["triggers"][-1] == prom
+    assert [t["type"] for t in api["triggers"]] == ["cpu", "memory"]
+    defaults = _so(QUEUED, "queue", settings)
+    assert (defaults["pollingInterval"], defaults["cooldownPeriod"]) == (
+        30,
+        1800,
+    ) and "fallback" not in defaults
+
+
+@pytest.mark.parametrize(
+    ("autoscaling", "field"),
+    [
+        ({"pendingRunsPerReplica": 0}, "pendingRunsPerReplica"),
+        (
+            {
+                "keda": {
+                    "additionalTriggers": {
+                        "queue": [{"type": "postgresql", "metadata": {"targetQueryValue": "0"}}]
+                    }
+                }
+            },
+            r"additionalTriggers\.queue\.0: .*targetQueryValue is '0'",
+        ),
+        (
+            {
+                "keda": {
+                    "additionalTriggers": {
+                        "apiServer": [{"type": "prometheus", "metadata": {"threshold": "-1"}}]
+                    }
+                }
+            },
+            "threshold",
+        ),
+        ({"keda": {"fallback": {"failureThreshold": 3, "replicas": 0}}}, "fallback.replicas"),
+        ({"queueMinReplicas": 5, "queueMaxReplicas": 2}, "queueMaxReplicas"),
+        (
+            {"minReplicas": 8, "maxReplicas": 9, "queueMaxReplicas": 4},
+            r"queueMaxReplicas \(4\) is below queueMinReplicas \(8\)",
+        ),
+    ],
+)
+def test_a_target_of_zero_and_bad_bounds_are_refused(autoscaling, field):
+    """their helm#505: a ScaledObject written with targetQueryValue "0" never scaled."""
+    with pytest.raises(InvalidSpec, match=field):
+        make_cr({"autoscaling": {"enabled": True, **autoscaling}})
+
+
+def test_an_activation_of_zero_is_not_a_target(settings):
+    trigger = {"type": "postgresql", "metadata": {"targetQueryValue": "5", "activationTargetQueryValue": "0"}}
+    spec = {"autoscaling": {"enabled": True, "keda": {"additionalTriggers": {"apiServer": [trigger]}}}}
+    assert _so(spec, "api-server", settings)["triggers"][-1] == trigger
+
+
+@pytest.mark.parametrize("spec", [AUTO, QUEUED, {"autoscaling": {"enabled": True}}])
+@pytest.mark.parametrize("component", ["api-server", "queue"])
+def test_no_scaled_object_ever_has_a_target_of_zero(settings, spec, component):
+    for trigger in _so(spec, component, settings)["triggers"]:
+        for key, value in trigger["metadata"].items():
+            if key in ("targetQueryValue", "value", "threshold"):
+                assert float(value) > 0, (trigger, key)

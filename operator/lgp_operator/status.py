@@ -89,8 +89,22 @@ def pod_failures(pods: list[dict[str, Any]], revision_id: str) -> list[tuple[str
                 msg = f"{component} pod {meta.get('name')}: container {cs.get('name')}: {waiting['reason']}"
                 if waiting.get("message"):
                     msg += f": {waiting['message']}"
+                msg += _last_exit(cs)
                 out.append((waiting["reason"], msg))
     return out
+
+
+def _last_exit(container_status: dict[str, Any]) -> str:
+    """How the container's previous run ended: exit code and its termination message (with
+    terminationMessagePolicy FallbackToLogsOnError, the last log lines of a crash)."""
+    term = (container_status.get("lastState") or {}).get("terminated") or {}
+    if not term:
+        return ""
+    text = f"; last exit code {term.get('exitCode')}"
+    lines = [ln.strip() for ln in (term.get("message") or "").splitlines() if ln.strip()]
+    if lines:
+        text += f", last log line: {lines[-1][:300]}"
+    return text
 
 
 def condition(

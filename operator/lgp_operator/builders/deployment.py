@@ -21,6 +21,9 @@ from .common import (
 )
 
 LICENSE_KEY = "license-key"
+# The official server image's queue-worker entrypoint (LangChain's chart runs queue pods with it); lgp's
+# local images put one at the same path.
+QUEUE_ENTRYPOINT = "/storage/queue_entrypoint.sh"
 
 
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
@@ -32,10 +35,13 @@ def build_env(cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int)
     spec = cr.spec
     env: list[dict[str, Any]] = [{"name": "PORT", "value": str(PORT)}]
     if spec.database.external is not None:
-        ref = spec.database.external.secret_ref
-        env.append(_secret_env("POSTGRES_URI", ref.name, ref.key))
+        db_secret, db_key = spec.database.external.secret_ref.name, spec.database.external.secret_ref.key
     else:
-        env.append(_secret_env("POSTGRES_URI", postgres_name(cr), "uri"))
+        db_secret, db_key = postgres_name(cr), "uri"
+    # langgraph-api reads POSTGRES_URI; the open Postgres runtime (langgraph-runtime-pg) requires
+    # DATABASE_URI and exits without it (realserver REPORT): both, from the same Secret key.
+    env.append(_secret_env("POSTGRES_URI", db_secret, db_key))
+    env.append(_secret_env("DATABASE_URI", db_secret, db_key))
     if spec.redis.external is not None:
         ref = spec.redis.external.secret_ref
         env.append(_secret_env("REDIS_URI", ref.name, ref.key))
@@ -60,19 +66,29 @@ def _probe(path: str, period: int, failures: int, timeout: int = 3) -> dict[str,
 
 
 def build_container(
-    cr: Platform, settings: OperatorSettings, *, name: str, jobs_per_worker: int, resources: Any
+    cr: Platform,
+    settings: OperatorSettings,
+    *,
+    name: str,
+    jobs_per_worker: int,
+    resources: Any,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
     spec = cr.spec
     container: dict[str, Any] = {
         "name": name,
         "image": spec.image,
         "imagePullPolicy": spec.image_pull_policy,
+        # a server that crashes at start leaves its last log line in the pod status (and so in Degraded)
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "env": build_env(cr, settings, jobs_per_worker=jobs_per_worker),
         "startupProbe": _probe("/ok", period=5, failures=60),
         "readinessProbe": _probe("/ok", period=5, failures=3),
         "livenessProbe": _probe("/ok", period=10, failures=6, timeout=5),
     }
+    if command:
+        container["command"] = command
     env_from = ([spec.env_from_secret] if spec.env_from_secret else []) + spec.env_from_secrets
     if env_from:
         container["envFrom"] = [{"secretRef": {"name": n}} for n in env_from]
@@ -124,9 +140,15 @@ def _deployment(
     replicas: int,
     resources: Any,
     jobs_per_worker: int,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
     container = build_container(
-        cr, settings, name=container_name, jobs_per_worker=jobs_per_worker, resources=resources
+        cr,
+        settings,
+        name=container_name,
+        jobs_per_worker=jobs_per_worker,
+        resources=resources,
+        command=command,
     )
     spec: dict[str, Any] = {
         "selector": {"matchLabels": selector_labels(cr, component)},
@@ -165,7 +187,8 @@ def build_api_server_deployment(cr: Platform, settings: OperatorSettings) -> dic
 
 
 def build_queue_deployment(cr: Platform, settings: OperatorSettings) -> dict[str, Any]:
-    """Queue workers: the same image and environment, N_JOBS_PER_WORKER from spec.queue.jobsPerWorker."""
+    """Queue workers: the same image and environment, N_JOBS_PER_WORKER from spec.queue.jobsPerWorker,
+    run by the image's queue entrypoint (the image's default entrypoint is the api server)."""
     spec = cr.spec
     return _deployment(
         cr,
@@ -176,4 +199,5 @@ def build_queue_deployment(cr: Platform, settings: OperatorSettings) -> dict[str
         replicas=spec.queue.replicas,
         resources=spec.queue.resources,
         jobs_per_worker=spec.queue.jobs_per_worker,
+        command=[QUEUE_ENTRYPOINT],
     )

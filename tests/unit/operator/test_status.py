@@ -91,6 +91,18 @@ def test_pod_failures(pods, reasons):
         assert "pod" in msg and "Back-off" in msg
 
 
+def test_a_crash_loop_names_the_last_exit_and_log_line():
+    pod = _pod("api-server", "r2", "CrashLoopBackOff")
+    pod["status"]["containerStatuses"][0]["lastState"] = {
+        "terminated": {"exitCode": 3, "reason": "Error", "message": "starting\nKeyError: 'REDIS_URI'\n"}
+    }
+    ((reason, msg),) = pod_failures([pod], "r2")
+    assert reason == "CrashLoopBackOff"
+    assert msg.endswith("last exit code 3, last log line: KeyError: 'REDIS_URI'")
+    pod["status"]["containerStatuses"][0]["lastState"] = {}
+    assert "last exit" not in pod_failures([pod], "r2")[0][1]
+
+
 def test_condition_keeps_transition_time_when_status_is_unchanged():
     old = [{"type": "Ready", "status": "True", "lastTransitionTime": "2020-01-01T00:00:00Z"}]
     assert condition("Ready", True, "Live", "m", 2, old)["lastTransitionTime"] == "2020-01-01T00:00:00Z"

@@ -8,6 +8,7 @@ dies (see ``procs.ProcessGroup``). Several clusters can run side by side.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import ssl
@@ -18,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .procs import ProcessGroup, free_port, wait_for
+from .procs import ProcessExited, ProcessGroup, free_port, wait_for
 
 HERE = Path(__file__).resolve().parent
 K8S_VERSION = "1.20.2"
@@ -126,7 +127,13 @@ class Cluster:
         base_dir: Path | None = None,
         owner_pid: int | None = None,
         ready_timeout: float = 120,
+        bind_address: str = "127.0.0.1",
+        service_cidr: str = "10.0.0.0/16",  # /24 runs out at ~100 deployments
+        identities: dict[str, tuple[str, str | None]] | None = None,
     ) -> Cluster:
+        """``bind_address``: where the apiserver listens (a local node's kubelet reaches it on the host
+        end of the node's veth); ``identities``: more token users, name -> (user, group), e.g. the
+        node's kubelet (``system:node:<node>``, ``system:nodes``); their kubeconfigs are written too."""
         bin_dir = bin_dir or ensure_binaries()
         workdir = Path(tempfile.mkdtemp(prefix="lgp-cluster-", dir=base_dir))
         (workdir / "pki").mkdir()
@@ -137,7 +144,17 @@ class Cluster:
         etcd_dir = Path(tempfile.mkdtemp(prefix="lgp-etcd-", dir=shm if shm.is_dir() else workdir))
         group.add_dir(etcd_dir)
         try:
-            return cls._boot(workdir, group, etcd_dir, bin_dir, controller_manager, ready_timeout)
+            return cls._boot(
+                workdir,
+                group,
+                etcd_dir,
+                bin_dir,
+                controller_manager,
+                ready_timeout,
+                bind_address,
+                service_cidr,
+                identities or {},
+            )
         except BaseException:
             group.stop()
             raise
@@ -151,8 +168,12 @@ class Cluster:
         bin_dir: Path,
         controller_manager: bool,
         ready_timeout: float,
+        bind_address: str,
+        service_cidr: str,
+        identities: dict[str, tuple[str, str | None]],
     ) -> Cluster:
         pki = workdir / "pki"
+        kubernetes_ip = str(next(ipaddress.ip_network(service_cidr).hosts()))
         _openssl(
             "req",
             "-x509",
@@ -169,8 +190,9 @@ class Cluster:
             str(pki / "ca.crt"),
         )
         (pki / "apiserver.ext").write_text(
-            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
-            "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1\n"
+            f"subjectAltName=IP:127.0.0.1,IP:{bind_address},DNS:localhost,DNS:kubernetes,"
+            "DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,"
+            f"IP:{kubernetes_ip}\n"
             "extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
             "basicConstraints=critical,CA:FALSE\n"
         )
@@ -204,21 +226,55 @@ class Cluster:
             "-out",
             str(pki / "apiserver.crt"),
         )
+        # the client certificate the apiserver shows a real kubelet (logs, exec, port-forward)
+        (pki / "kubelet-client.ext").write_text("extendedKeyUsage=clientAuth\n")
+        _openssl(
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(pki / "kubelet-client.key"),
+            "-subj",
+            "/O=system:masters/CN=kube-apiserver-kubelet-client",
+            "-out",
+            str(pki / "kubelet-client.csr"),
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            str(pki / "kubelet-client.csr"),
+            "-CA",
+            str(pki / "ca.crt"),
+            "-CAkey",
+            str(pki / "ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-extfile",
+            str(pki / "kubelet-client.ext"),
+            "-out",
+            str(pki / "kubelet-client.crt"),
+        )
         _openssl("genrsa", "-out", str(pki / "sa.key"), "2048")
         _openssl("rsa", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
 
-        tokens = {u: secrets.token_hex(16) for u in (*TEST_USERS, "kcm")}
+        tokens = {u: secrets.token_hex(16) for u in (*TEST_USERS, "kcm", *identities)}
         lines = [
             f'{tokens["admin"]},admin,admin-uid,"system:masters"',
             f"{tokens['kcm']},system:kube-controller-manager,kcm-uid",
             f'{tokens["alice"]},alice,alice-uid,"testers"',
             f"{tokens['bob']},bob,bob-uid",
         ]
+        for name, (user, user_group) in identities.items():
+            lines.append(f"{tokens[name]},{user},{name}-uid" + (f',"{user_group}"' if user_group else ""))
         (workdir / "tokens.csv").write_text("\n".join(lines) + "\n")
         (workdir / "tokens.csv").chmod(0o600)
 
         ports = {"etcd": free_port(), "etcd_peer": free_port(), "apiserver": free_port(), "kcm": free_port()}
-        server = f"https://127.0.0.1:{ports['apiserver']}"
+        server = f"https://{bind_address}:{ports['apiserver']}"
         logs = workdir / "logs"
 
         group.spawn(
@@ -262,9 +318,9 @@ class Cluster:
             [
                 str(bin_dir / "kube-apiserver"),
                 f"--etcd-servers=http://127.0.0.1:{ports['etcd']}",
-                "--bind-address=127.0.0.1",
+                f"--bind-address={bind_address}",
                 f"--secure-port={ports['apiserver']}",
-                "--advertise-address=127.0.0.1",
+                f"--advertise-address={bind_address}",
                 "--endpoint-reconciler-type=none",
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
@@ -273,8 +329,11 @@ class Cluster:
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
-                "--service-cluster-ip-range=10.0.0.0/16",  # /24 runs out at ~100 deployments
+                f"--service-cluster-ip-range={service_cidr}",
                 "--authorization-mode=RBAC,Node",
+                f"--kubelet-client-certificate={pki / 'kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'kubelet-client.key'}",
+                "--kubelet-preferred-address-types=InternalIP",
                 "--allow-privileged=true",
                 "--profiling=false",
                 "--v=1",
@@ -287,6 +346,8 @@ class Cluster:
         )
         for user in TEST_USERS:
             cluster.write_kubeconfig(workdir / f"{user}.kubeconfig", user, tokens[user])
+        for name, (user, _group) in identities.items():
+            cluster.write_kubeconfig(workdir / f"{name}.kubeconfig", user, tokens[name])
         kcm_kubeconfig = cluster.write_kubeconfig(
             workdir / "kcm.kubeconfig", "system:kube-controller-manager", tokens["kcm"]
         )
@@ -294,7 +355,7 @@ class Cluster:
         def apiserver_ready() -> bool:
             if apiserver.poll() is not None:
                 tail = (logs / "kube-apiserver.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"kube-apiserver exited with {apiserver.returncode}:\n{tail}")
+                raise ProcessExited(f"kube-apiserver exited with {apiserver.returncode}:\n{tail}")
             return cluster.get("/readyz") == (200, b"ok")
 
         try:
@@ -329,7 +390,7 @@ class Cluster:
             def kcm_ready() -> bool:
                 if kcm.poll() is not None:
                     tail = (logs / "kube-controller-manager.log").read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"kube-controller-manager exited with {kcm.returncode}:\n{tail}")
+                    raise ProcessExited(f"kube-controller-manager exited with {kcm.returncode}:\n{tail}")
                 status, body = cluster.get("/api/v1/namespaces/default/serviceaccounts/default")
                 return status == 200 and b'"secrets"' in body
 

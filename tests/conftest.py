@@ -8,10 +8,13 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 TIERS = ("unit", "api", "integration", "e2e")
+# Why the real node could not start on this machine (set by the real_node fixture), for the summary.
+REALNODE_NOT_RUN = pytest.StashKey[str]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -21,6 +24,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = rel.parts[0] if rel.parts else ""
         if tier in TIERS:
             item.add_marker(getattr(pytest.mark, tier))
+        if "realnode" in rel.parts:
+            item.add_marker(pytest.mark.realnode)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    reason = config.stash.get(REALNODE_NOT_RUN, None)
+    if reason:
+        terminalreporter.write_sep("=", "REAL NODE NOT AVAILABLE", red=True, bold=True)
+        terminalreporter.write_line(
+            f"The realnode tests (real pods, the real LangGraph server) did NOT run: {reason}. "
+            "They are reported as skipped, not passed; the simulated kubelet covered the other tiers."
+        )
 
 
 # ---------------------------------------------------------------------------- Kubernetes

@@ -1,10 +1,13 @@
 """`lgp dev` (what `make dev` runs): the whole stack on this machine, until Ctrl-C.
 
-Starts, in order: a Postgres server for the control plane, a Kubernetes cluster (the project's test
-cluster: a real kube-apiserver, etcd and kube-controller-manager on 127.0.0.1, with a SIMULATED
-kubelet because this machine has no container runtime), the LangGraphPlatform CRD, the operator,
-the control plane on http://127.0.0.1:8080, and a listener registered automatically. Then it prints
-the admin key and a first `lgp deployments create` command.
+Starts, in order: a Postgres server for the control plane, a Kubernetes cluster (a real
+kube-apiserver, etcd and kube-controller-manager) with the local node where this machine allows it
+(a REAL kubelet, containerd, kube-proxy, kube-scheduler, and the local stand-ins for CoreDNS and a
+volume provisioner: ``lgp_local.node``), else the SIMULATED kubelet, announced with the reason; the
+LangGraphPlatform CRD, the operator, the control plane on http://127.0.0.1:8080, and a listener
+registered automatically. On the real node it loads the example agent's image and the Postgres and
+Redis images (built here, no registry) and points the operator at them. Then it prints the admin key,
+the command that deploys the example agent, and how to call it from this machine.
 
 With CLUSTER=kind it uses (and if needed creates) a kind cluster from kind-config.yaml; with
 KUBECONFIG set it uses that cluster. Either way nothing is simulated there.
@@ -62,6 +65,8 @@ class DevStack:
         self.pg: Any = None
         self.cluster: Any = None
         self.kubelet: Any = None
+        self.node: Any = None
+        self.images: dict[str, str] = {}
         self.kubeconfig: Path | None = None
         self.simulated = False
         self.admin_key = "lgp-dev-admin-" + secrets.token_urlsafe(24)
@@ -89,7 +94,12 @@ class DevStack:
             _say(f"  cluster         KUBECONFIG={self.kubeconfig} (real kubelets; nothing simulated)")
         else:
             from lgp_local import Cluster, SimulatedKubelet
+            from lgp_local.node import support
 
+            reason = support() or _images_missing()
+            if reason is None:
+                self._start_real_node()
+                return
             t0 = time.monotonic()
             self.cluster = Cluster.start(controller_manager=True)
             self.kubeconfig = self.cluster.kubeconfig
@@ -101,8 +111,34 @@ class DevStack:
                 f"  cluster         {self.cluster.server} (Kubernetes 1.20.2: real kube-apiserver, etcd, "
                 f"controller-manager; {time.monotonic() - t0:.1f}s)"
             )
-            _say("  kubelet         SIMULATED: this machine has no container runtime, so no container runs;")
+            _say(f"  kubelet         SIMULATED: no real node here ({reason}), so no container runs;")
             _say("                  pods are bound to a fake node and marked Running/Ready by a simulator")
+
+    def _start_real_node(self) -> None:
+        from lgp_local.node import STORAGE_CLASS, LocalNode
+
+        t0 = time.monotonic()
+        archives, self.images = _build_images(self.workdir)
+        _say(
+            f"  images          {', '.join(self.images.values())} "
+            f"(built here, no registry; {time.monotonic() - t0:.1f}s)"
+        )
+        t0 = time.monotonic()
+        self.cluster, self.node = LocalNode.start_with_cluster(images=archives)
+        self.kubeconfig = self.cluster.kubeconfig
+        net = self.node.net
+        _say(
+            f"  cluster         {self.cluster.server} (Kubernetes 1.20.2: real kube-apiserver, etcd, "
+            f"controller-manager, scheduler; {time.monotonic() - t0:.1f}s)"
+        )
+        _say(
+            f"  node            REAL: {self.node.name} (kubelet 1.20.2, containerd, runc, kube-proxy); "
+            f"pods {net.pod_cidr}, Services {net.service_cidr}, both routed from this machine"
+        )
+        _say(
+            f"  stand-ins       DNS for CoreDNS at {net.gateway} (<service>.<namespace>.svc[.cluster.local]);"
+            f" volumes: hostPath under the run dir (StorageClass {STORAGE_CLASS})"
+        )
 
     def _kind(self) -> Path:
         kind = shutil.which("kind")
@@ -149,6 +185,9 @@ class DevStack:
 
     def start_operator(self) -> None:
         env = dict(os.environ, LGP_OPERATOR_KUBECONFIG=str(self.kubeconfig))
+        if self.images:  # the real node: managed Postgres and Redis from the images built here
+            env["LGP_OPERATOR_POSTGRES_IMAGE"] = self.images["postgres"]
+            env["LGP_OPERATOR_REDIS_IMAGE"] = self.images["redis"]
         self._spawn("operator", ["operator", "run", "--kubeconfig", str(self.kubeconfig)], env)
         _say(f"  operator        running (log: {self.workdir}/logs/operator.log)")
 
@@ -221,6 +260,9 @@ class DevStack:
 
     # ------------------------------------------------------------------ run
     def banner(self) -> None:
+        if self.node is not None:
+            self._real_node_banner()
+            return
         image = "registry.example/agent:1.0" if self.simulated else "langchain/langgraph-api:latest"
         _say(f"""
 lgp is running.
@@ -240,9 +282,38 @@ Logs: {self.workdir}/logs/
 Press Ctrl-C to stop everything.
 """)
 
+    def _real_node_banner(self) -> None:
+        from lgp_local.cluster import cache_dir
+
+        _say(f"""
+lgp is running, on a real node: pods run here in containers.
+
+  export LGP_URL={self.url}
+  export LGP_API_KEY={self.admin_key}
+  export KUBECONFIG={self.kubeconfig}
+  export PATH={cache_dir() / "bin"}:$PATH
+
+Deploy the example agent (examples/agent, built into {self.images["agent"]}) and wait until it is DEPLOYED:
+
+  .venv/bin/lgp deployments create agent --image {self.images["agent"]} --listener {self.listener["id"]} \\
+      --namespace {NAMESPACE} --cpu 250m --memory 512Mi --queue --queue-cpu 250m --queue-memory 512Mi --wait
+
+Call it from this machine (the node routes its Service addresses here):
+
+  export AGENT_URL=http://$(kubectl -n {NAMESPACE} get svc agent -o jsonpath='{{.spec.clusterIP}}'):8000
+  curl $AGENT_URL/ok
+
+Or open {self.url}/ui and sign in with the admin key above.
+Then: .venv/bin/lgp deployments list   |   kubectl -n {NAMESPACE} get lgp,deploy,sts,pvc,pods
+Logs: {self.workdir}/logs/
+Press Ctrl-C to stop everything.
+""")
+
     def stop(self) -> None:
         _say("\nstopping lgp dev ...")
         self.group.stop()  # listener, control plane, operator (reverse start order), then the watchdog
+        if self.node is not None:
+            self.node.stop()
         if self.kubelet is not None:
             self.kubelet.stop(delete_node=False)
         if self.cluster is not None:
@@ -250,6 +321,20 @@ Press Ctrl-C to stop everything.
         if self.pg is not None:
             self.pg.stop()
         _say("stopped: no lgp dev process is left.")
+
+
+def _images_missing() -> str | None:
+    """Why the images a real node needs cannot be built here (None: they can)."""
+    try:
+        import lgp_local.images  # noqa: F401  (the registry-free image builder)
+    except ImportError:
+        return "the registry-free image builder (lgp_local.images) is not in this checkout"
+    return None
+
+
+def _build_images(workdir: Path) -> tuple[list[Path], dict[str, str]]:
+    """The example agent's, Postgres's and Redis's images: archives to load, and their names."""
+    raise NotImplementedError("filled in with lgp_local.images")
 
 
 def main(argv: list[str]) -> int:

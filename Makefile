@@ -85,7 +85,7 @@ bench: deps venv cluster ## Run every benchmark script in bench/ (they print fig
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
 
 .PHONY: dev
-dev: deps venv ## Run the whole stack here: Postgres, cluster (+ simulated kubelet), operator, control plane on :8080, a listener; Ctrl-C stops it
+dev: deps venv ## Run the whole stack here: Postgres, cluster + real node (or the simulated kubelet), operator, control plane on :8080, a listener; Ctrl-C stops it
 	@if [ "$${CLUSTER:-local}" = local ] && [ -z "$${KUBECONFIG:-}" ]; then $(MAKE) --no-print-directory cluster; fi
 	$(PY) -m lgp_cli.dev
 

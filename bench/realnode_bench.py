@@ -108,21 +108,15 @@ def pods_to_ready(api: client.ApiClient, n: int) -> list[float]:
 
 
 def revisions_to_deployed(api: client.ApiClient, kubeconfig: Path, sock: Path, sizes: list[int]) -> None:
-    try:
-        from lgp_local.images import build, load, recipes
-    except ImportError:
-        print(
-            "revision -> DEPLOYED on real pods: the image builder (lgp_local.images) is not in this checkout"
-        )
+    from lgp_local.platform_images import build_platform_images, builder_missing, load_platform_images
+
+    missing = builder_missing()
+    if missing:
+        print(f"revision -> DEPLOYED on real pods: not measured, {missing}")
         return
     t0 = time.monotonic()
-    agent = load(
-        build(recipes.server(REPO / "examples" / "agent" / "langgraph.json")),
-        "localhost/lgp/example-agent:bench",
-        address=str(sock),
-    )
-    pg_image = load(build(recipes.postgres()), recipes.POSTGRES_NAME, address=str(sock))
-    redis_image = load(build(recipes.redis()), recipes.REDIS_NAME, address=str(sock))
+    names = load_platform_images(build_platform_images(), sock)
+    agent, pg_image, redis_image = names["agent"], names["postgres"], names["redis"]
     print(
         f"images (agent, postgres, redis) built or found in the cache and loaded: "
         f"{time.monotonic() - t0:.1f} s"

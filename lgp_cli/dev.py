@@ -95,8 +95,9 @@ class DevStack:
         else:
             from lgp_local import Cluster, SimulatedKubelet
             from lgp_local.node import support
+            from lgp_local.platform_images import builder_missing
 
-            reason = support() or _images_missing()
+            reason = support() or builder_missing()
             if reason is None:
                 self._start_real_node()
                 return
@@ -116,20 +117,27 @@ class DevStack:
 
     def _start_real_node(self) -> None:
         from lgp_local.node import STORAGE_CLASS, LocalNode
+        from lgp_local.platform_images import build_platform_images, load_platform_images
 
         t0 = time.monotonic()
-        archives, self.images = _build_images(self.workdir)
+        _say("  images          building or finding in the cache: the example agent, Postgres, Redis ...")
+        built = build_platform_images()
+        build_s = time.monotonic() - t0
+        t0 = time.monotonic()
+        self.cluster, self.node = LocalNode.start_with_cluster()
+        node_s = time.monotonic() - t0
+        t0 = time.monotonic()
+        self.images = load_platform_images(built, self.node.sock)
         _say(
             f"  images          {', '.join(self.images.values())} "
-            f"(built here, no registry; {time.monotonic() - t0:.1f}s)"
+            f"(built here with no registry, {build_s:.1f}s; loaded into the node, "
+            f"{time.monotonic() - t0:.1f}s)"
         )
-        t0 = time.monotonic()
-        self.cluster, self.node = LocalNode.start_with_cluster(images=archives)
         self.kubeconfig = self.cluster.kubeconfig
         net = self.node.net
         _say(
             f"  cluster         {self.cluster.server} (Kubernetes 1.20.2: real kube-apiserver, etcd, "
-            f"controller-manager, scheduler; {time.monotonic() - t0:.1f}s)"
+            f"controller-manager, scheduler; {node_s:.1f}s with the node)"
         )
         _say(
             f"  node            REAL: {self.node.name} (kubelet 1.20.2, containerd, runc, kube-proxy); "
@@ -321,20 +329,6 @@ Press Ctrl-C to stop everything.
         if self.pg is not None:
             self.pg.stop()
         _say("stopped: no lgp dev process is left.")
-
-
-def _images_missing() -> str | None:
-    """Why the images a real node needs cannot be built here (None: they can)."""
-    try:
-        import lgp_local.images  # noqa: F401  (the registry-free image builder)
-    except ImportError:
-        return "the registry-free image builder (lgp_local.images) is not in this checkout"
-    return None
-
-
-def _build_images(workdir: Path) -> tuple[list[Path], dict[str, str]]:
-    """The example agent's, Postgres's and Redis's images: archives to load, and their names."""
-    raise NotImplementedError("filled in with lgp_local.images")
 
 
 def main(argv: list[str]) -> int:

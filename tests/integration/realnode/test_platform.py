@@ -40,17 +40,12 @@ RESOURCES = {
 @pytest.fixture(scope="module")
 def images(real_node: NodeStack) -> dict[str, str]:
     """The example agent (examples/agent), Postgres and Redis images, built here and loaded into the node."""
-    try:
-        from lgp_local.images import build, load, recipes
-    except ImportError:
-        pytest.skip("the registry-free image builder (lgp_local.images) is not in this checkout")
-    sock = str(real_node.node.sock)
-    specs = {
-        "agent": (recipes.server(REPO / "examples" / "agent" / "langgraph.json"), AGENT_IMAGE),
-        "postgres": (recipes.postgres(), recipes.POSTGRES_NAME),
-        "redis": (recipes.redis(), recipes.REDIS_NAME),
-    }
-    return {key: load(build(spec), name, address=sock) for key, (spec, name) in specs.items()}
+    from lgp_local.platform_images import build_platform_images, builder_missing, load_platform_images
+
+    missing = builder_missing()
+    if missing:
+        pytest.skip(missing)
+    return load_platform_images(build_platform_images(agent_name=AGENT_IMAGE), real_node.node.sock)
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +140,17 @@ def _pods(real_node: NodeStack, ns: str, component: str) -> list[Any]:
     return pods
 
 
+def _why(real_node: NodeStack, ns: str, rev: dict[str, Any]) -> str:
+    """The revision's reason and what the pods say, for a failure message."""
+    lines = [f"{rev['status']}: {rev['status_reason']}: {rev['status_message']}"]
+    for pod in client.CoreV1Api(real_node.api).list_namespaced_pod(ns).items:
+        for cs in pod.status.container_statuses or []:
+            lines.append(f"{pod.metadata.name}: ready={cs.ready} restarts={cs.restart_count} state={cs.state}")
+            if cs.restart_count:
+                lines.append(_logs(real_node, ns, pod.metadata.name)[-1500:])
+    return "\n".join(lines)
+
+
 def _ts(value: str | datetime) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
@@ -171,7 +177,7 @@ def test_the_example_agent_serves_runs_and_rolls_out_without_a_failed_request(
     cp, _ = stack
     dep = deploy("agent")
     rev = cp.wait_revision(dep["latest_revision_id"], {"DEPLOYED", "DEPLOY_FAILED"}, timeout=420)
-    assert rev["status"] == "DEPLOYED", rev
+    assert rev["status"] == "DEPLOYED", _why(real_node, node_ns, rev)
     # DEPLOYED only after the real readiness probe passed (the kubelet's GET /ok on the pod)
     (api_pod,) = _pods(real_node, node_ns, "api-server")
     ready_at = next(c.last_transition_time for c in api_pod.status.conditions if c.type == "Ready")
@@ -234,7 +240,7 @@ def test_the_example_agent_serves_runs_and_rolls_out_without_a_failed_request(
     finally:
         stop.set()
         loop.join(timeout=30)
-    assert rev2["status"] == "DEPLOYED", rev2
+    assert rev2["status"] == "DEPLOYED", _why(real_node, node_ns, rev2)
     assert not failures, failures[:5]
     assert answered > 20
     (new_pod,) = [p for p in _pods(real_node, node_ns, "api-server") if not p.metadata.deletion_timestamp]

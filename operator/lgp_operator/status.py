@@ -20,6 +20,12 @@ BAD_WAITING = {
 }
 
 
+# A container that crashed once and is backing off before its first restart is not yet a failed
+# rollout: the real server's api and queue processes race on migrations against a fresh database and
+# one of them may exit once, then start fine. A crash loop counts from this many restarts on.
+CRASH_LOOP_MIN_RESTARTS = 2
+
+
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -85,6 +91,10 @@ def pod_failures(pods: list[dict[str, Any]], revision_id: str) -> list[tuple[str
         st = pod.get("status") or {}
         for cs in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
             waiting = (cs.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") == "CrashLoopBackOff" and (
+                int(cs.get("restartCount") or 0) < CRASH_LOOP_MIN_RESTARTS
+            ):
+                continue
             if waiting.get("reason") in BAD_WAITING:
                 msg = f"{component} pod {meta.get('name')}: container {cs.get('name')}: {waiting['reason']}"
                 if waiting.get("message"):

@@ -70,7 +70,8 @@ def _pod(component: str, rev: str | None, reason: str | None, deleting: bool = F
     }
     if deleting:
         meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    return {"metadata": meta, "status": {"containerStatuses": [{"name": "c", "state": state}]}}
+    status = {"name": "c", "state": state, "restartCount": 2 if reason == "CrashLoopBackOff" else 0}
+    return {"metadata": meta, "status": {"containerStatuses": [status]}}
 
 
 @pytest.mark.parametrize(
@@ -101,6 +102,12 @@ def test_a_crash_loop_names_the_last_exit_and_log_line():
     assert msg.endswith("last exit code 3, last log line: KeyError: 'REDIS_URI'")
     pod["status"]["containerStatuses"][0]["lastState"] = {}
     assert "last exit" not in pod_failures([pod], "r2")[0][1]
+
+
+def test_one_crash_before_the_first_restart_is_not_yet_a_crash_loop():
+    pod = _pod("queue", "r2", "CrashLoopBackOff")
+    pod["status"]["containerStatuses"][0]["restartCount"] = 1
+    assert pod_failures([pod], "r2") == []
 
 
 def test_condition_keeps_transition_time_when_status_is_unchanged():

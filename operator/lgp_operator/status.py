@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ BAD_WAITING = {
 # rollout: the real server's api and queue processes race on migrations against a fresh database and
 # one of them may exit once, then start fine. A crash loop counts from this many restarts on.
 CRASH_LOOP_MIN_RESTARTS = 2
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def now() -> str:
@@ -111,7 +113,8 @@ def _last_exit(container_status: dict[str, Any]) -> str:
     if not term:
         return ""
     text = f"; last exit code {term.get('exitCode')}"
-    lines = [ln.strip() for ln in (term.get("message") or "").splitlines() if ln.strip()]
+    plain = ANSI_ESCAPE.sub("", term.get("message") or "")  # servers often log in colour
+    lines = [ln.strip() for ln in plain.splitlines() if ln.strip()]
     if lines:
         text += f", last log line: {lines[-1][:300]}"
     return text

@@ -95,7 +95,11 @@ def test_pod_failures(pods, reasons):
 def test_a_crash_loop_names_the_last_exit_and_log_line():
     pod = _pod("api-server", "r2", "CrashLoopBackOff")
     pod["status"]["containerStatuses"][0]["lastState"] = {
-        "terminated": {"exitCode": 3, "reason": "Error", "message": "starting\nKeyError: 'REDIS_URI'\n"}
+        "terminated": {
+            "exitCode": 3,
+            "reason": "Error",
+            "message": "starting\n\x1b[31mKeyError\x1b[0m: 'REDIS_URI'\n",
+        }
     }
     ((reason, msg),) = pod_failures([pod], "r2")
     assert reason == "CrashLoopBackOff"

@@ -179,6 +179,9 @@ class Containerd:
         """Start a detached container on the host's network. ``command`` replaces the image's
         entrypoint and cmd (a pod's ``command``); ``args`` are appended to the entrypoint (a pod's
         ``args``). Environment values go through a file, never the command line."""
+        from .oci import normalize_reference
+
+        image = normalize_reference(image)  # ctr does not normalize names; the CRI does
         cid = f"{name}-{uuid.uuid4().hex[:6]}"
         log = self.workdir / "logs" / f"{cid}.log"
         env_file = self.workdir / "logs" / f"{cid}.env"

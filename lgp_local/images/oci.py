@@ -78,19 +78,16 @@ def normalize_reference(name: str) -> str:
         raise ValueError(f"invalid image name {name!r}")
     rest, _, digest = name.partition("@")
     first, _, remainder = rest.partition("/")
-    if not remainder or not _DOMAIN.match(first):
-        domain, path = "docker.io", rest
-        if "/" not in path:
-            path = "library/" + path
-    else:
-        domain, path = first, remainder
-    repo, _, tag = path.rpartition(":") if ":" in path else (path, "", "")
-    if not repo:
-        raise ValueError(f"invalid image name {name!r}")
+    domain, path = (first, remainder) if remainder and _DOMAIN.match(first) else ("docker.io", rest)
+    repo, sep, tag = path.rpartition(":")
+    if not sep:
+        repo, tag = path, ""
     if not _REPO.fullmatch(repo):
         raise ValueError(f"invalid image name {name!r}: repository {repo!r} must be lowercase [a-z0-9._-/]")
-    if tag and not re.fullmatch(r"[\w][\w.-]{0,127}", tag):
+    if sep and not re.fullmatch(r"[\w][\w.-]{0,127}", tag):
         raise ValueError(f"invalid image name {name!r}: tag {tag!r}")
+    if domain == "docker.io" and "/" not in repo:
+        repo = "library/" + repo
     ref = f"{domain}/{repo}"
     if digest:
         return f"{ref}:{tag}@{digest}" if tag else f"{ref}@{digest}"

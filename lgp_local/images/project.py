@@ -96,6 +96,7 @@ def load_project(config_path: Path) -> Project:
     ):
         if raw.get(key):
             raise ProjectError(f"{where}: {key}: not supported here ({why})")
+    _check_paths(raw, config_path.parent, where)
     try:
         config = lgc.validate_config_file(config_path)
     except (click.ClickException, ValueError, OSError, KeyError, TypeError) as e:
@@ -155,6 +156,37 @@ def load_project(config_path: Path) -> Project:
     )
 
 
+def _check_paths(raw: dict[str, Any], root: Path, where: str) -> None:
+    """The mistakes people make most, named by field before langgraph-cli sees the config."""
+    deps = raw.get("dependencies")
+    if not isinstance(deps, list) or not deps or not all(isinstance(d, str) for d in deps):
+        raise ProjectError(
+            f"{where}: dependencies: required, a list of strings: the project's packages, "
+            '"." for the folder of langgraph.json'
+        )
+    for dep in deps:
+        if dep.startswith(".") and not (root / dep).is_dir():
+            missing = (root / dep).resolve()
+            raise ProjectError(f"{where}: dependencies: {dep!r}: no such directory ({missing})")
+    graphs = raw.get("graphs")
+    if not isinstance(graphs, dict) or not graphs:
+        raise ProjectError(f'{where}: graphs: required, e.g. {{"agent": "./agent.py:graph"}}')
+    for graph_id, spec in graphs.items():
+        path = spec.get("path") if isinstance(spec, dict) else spec
+        if not isinstance(path, str):
+            raise ProjectError(f"{where}: graphs.{graph_id}: must be a string 'path/to/file.py:variable'")
+        module, sep, attr = path.partition(":")
+        if not sep or not module or not attr:
+            raise ProjectError(
+                f"{where}: graphs.{graph_id}: {path!r} must be 'path/to/file.py:variable' "
+                "or 'module:variable'"
+            )
+        if "/" in module and not (root / module).is_file():
+            raise ProjectError(
+                f"{where}: graphs.{graph_id}: {module!r} does not exist ({(root / module).resolve()})"
+            )
+
+
 def _message(e: BaseException) -> str:
     msg = getattr(e, "message", None) or str(e)
     return msg.strip().replace("\n\n", "\n")
@@ -169,7 +201,7 @@ def project_files(root: Path) -> list[Path]:
     ignore = root / ".dockerignore"
     if ignore.is_file():
         lines += ignore.read_text().splitlines()
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
     out = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)

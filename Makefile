@@ -11,10 +11,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian packages the tests and `make dev` need (the cluster build adds its own in build.sh); the
-# local node's runtime: containerd, runc, the CNI plugins, iptables and conntrack for kube-proxy.
+# Debian packages the tests and `make dev` need (the cluster build adds its own in build.sh).
+# mmdebstrap, containerd, runc, umoci: images built with no registry (lgp_local/images), run for real;
+# the local node's runtime also needs the CNI plugins, and iptables and conntrack for kube-proxy.
 APT_PACKAGES := postgresql redis-server openssl curl ca-certificates rsync python3-venv chromium \
-	containerd runc containernetworking-plugins iptables conntrack
+	mmdebstrap containerd runc umoci containernetworking-plugins iptables conntrack
 PYTEST_ARGS ?=
 
 .PHONY: help
@@ -30,13 +31,13 @@ deps: ## Install the Debian packages the tests need (postgresql, redis-server, o
 	  echo "apt: installing$$missing"; \
 	  $(SUDO) apt-get update -qq; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	  $(SUDO) systemctl disable --now postgresql redis-server >/dev/null 2>&1 || true; \
+	  $(SUDO) systemctl disable --now postgresql redis-server containerd >/dev/null 2>&1 || true; \
 	fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e . --group test --group lint
+	$(PY) -m pip install -q -e '.[local]' --group test --group lint
 	touch $@
 
 .PHONY: venv

@@ -30,7 +30,7 @@ from lgp_local.cluster import cache_dir
 from lgp_local.control_plane import LGP, ControlPlane, Process
 from lgp_local.crd import install_crd
 from lgp_local.node import LocalNode, support
-from lgp_local.node_images import BUSYBOX_IMAGE, busybox_archive
+from lgp_local.node_images import BUSYBOX_IMAGE, load_busybox
 from lgp_local.procs import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -231,11 +231,11 @@ def main() -> None:
         print(f"realnode_bench: the real node cannot run on this machine: {reason}")
         return
     cold_build(args.cold_build)
-    work = Path(tempfile.mkdtemp(prefix="lgp-bench-"))
     t0 = time.monotonic()
-    cluster, node = LocalNode.start_with_cluster(images=[busybox_archive(work)])
+    cluster, node = LocalNode.start_with_cluster()
     total = time.monotonic() - t0
     try:
+        load_busybox(node.sock)
         t = node.timings
         print(
             f"warm start (cached binaries): cluster + node {total:.1f} s; "
@@ -260,7 +260,6 @@ def main() -> None:
         node.stop()
         cluster.stop()
         print(f"stop (node and cluster, nothing left behind): {time.monotonic() - t1:.1f} s")
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

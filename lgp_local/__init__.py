@@ -1,5 +1,7 @@
-"""The project's test cluster: a real kube-apiserver, etcd and controller-manager, a SIMULATED
-kubelet, and real Postgres and Redis servers, all on 127.0.0.1 and torn down by PID."""
+"""The local stack of lgp: what `make dev`, the tests and the benchmarks run on this machine: a real
+kube-apiserver, etcd and controller-manager; the real node (kubelet, containerd, kube-proxy, scheduler,
+and the DNS and volume stand-ins) or, where it cannot run, a SIMULATED kubelet; real Postgres and
+Redis servers; and images built with no registry. Everything is torn down by PID."""
 
 from .cluster import Cluster, binaries_ready, cache_dir, ensure_binaries, wait_deleted
 from .kubelet import SimulatedKubelet

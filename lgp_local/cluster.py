@@ -19,6 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import cache_root
 from .procs import ProcessExited, ProcessGroup, free_port, wait_for
 
 HERE = Path(__file__).resolve().parent
@@ -32,14 +33,6 @@ BINSET = "node1"
 # Static identities in the apiserver's token file. "admin" is in system:masters; the others have
 # no rights until a test binds a Role to them.
 TEST_USERS = ("admin", "alice", "bob")
-
-
-def cache_root() -> Path:
-    """Where every lgp cache lives: ``LGP_CACHE_DIR``, else ``$XDG_CACHE_HOME/lgp`` or ``~/.cache/lgp``.
-    Pointing ``LGP_CACHE_DIR`` at an empty directory proves a cold build without touching anyone's cache."""
-    if os.environ.get("LGP_CACHE_DIR"):
-        return Path(os.environ["LGP_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lgp"
 
 
 def cache_dir() -> Path:

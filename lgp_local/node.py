@@ -23,7 +23,8 @@ Isolation, so that nothing outside the node changes and two nodes run side by si
   (or the watchdog, when the owner dies) kills everything in it; then the namespaces, the veth, the
   routes and every mount vanish with their last process.
 
-Images come from no registry: archives loaded with ``ctr images import`` (``load_image``).
+Images come from no registry: built by ``lgp_local.images`` and imported into the node's containerd
+(its socket is ``LocalNode.sock``; ``lgp build --load --address <sock>`` does it from the command line).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .cluster import Cluster, cache_dir, ensure_binaries
-from .node_images import PAUSE_IMAGE, pause_archive
+from .node_images import PAUSE_IMAGE, load_pause
 from .procs import ProcessExited, ProcessGroup, wait_for
 
 CGROUP_FS = Path("/sys/fs/cgroup")
@@ -383,9 +384,7 @@ class LocalNode:
             "kube-scheduler": ("system:kube-scheduler", None),
         }
 
-    def start(
-        self, cluster: Cluster, images: list[Path] | None = None, ready_timeout: float = 120
-    ) -> LocalNode:
+    def start(self, cluster: Cluster, ready_timeout: float = 120) -> LocalNode:
         from kubernetes import client, config
 
         assert self.net is not None, "prepare() first"
@@ -408,11 +407,7 @@ class LocalNode:
         wait_for(containerd_up, timeout=30, what="containerd")
         self.timings["containerd"] = time.monotonic() - t0
         t1 = time.monotonic()
-        images_dir = self.workdir / "images"
-        images_dir.mkdir(exist_ok=True)
-        self.load_image(pause_archive(self.bin_dir, images_dir))
-        for archive in images or []:
-            self.load_image(archive)
+        load_pause(self.bin_dir, self.sock)
         self.timings["images"] = time.monotonic() - t1
 
         self._spawn(
@@ -638,26 +633,6 @@ nodeStatusUpdateFrequency: 10s
                 raise
 
     # ------------------------------------------------------------------ images
-    def load_image(self, archive: Path) -> float:
-        """Import an OCI/Docker image archive into the node's containerd (no registry); seconds taken."""
-        t0 = time.monotonic()
-        _run(
-            [
-                "ctr",
-                "--address",
-                str(self.sock),
-                "-n",
-                "k8s.io",
-                "images",
-                "import",
-                "--snapshotter",
-                "overlayfs",
-                str(archive),
-            ],
-            f"importing {archive.name}",
-        )
-        return time.monotonic() - t0
-
     def images(self) -> list[str]:
         out = _run(
             ["ctr", "--address", str(self.sock), "-n", "k8s.io", "images", "ls", "-q"], "listing images"
@@ -696,7 +671,6 @@ nodeStatusUpdateFrequency: 10s
         cls,
         *,
         bin_dir: Path | None = None,
-        images: list[Path] | None = None,
         owner_pid: int | None = None,
     ) -> tuple[Cluster, LocalNode]:
         """A cluster whose apiserver listens on this node's veth, and the node registered with it."""
@@ -711,7 +685,7 @@ nodeStatusUpdateFrequency: 10s
                 identities=node.identities(),
             )
             try:
-                node.start(cluster, images=images)
+                node.start(cluster)
             except BaseException:
                 cluster.stop()
                 raise

@@ -16,7 +16,7 @@ from kubernetes import client, config
 
 from lgp_local.cluster import Cluster, cache_dir
 from lgp_local.node import KUBELET_TUNABLES, LocalNode, support
-from lgp_local.node_images import busybox_archive
+from lgp_local.node_images import load_busybox
 from tests.conftest import REALNODE_NOT_RUN
 
 HOST_SYSCTLS = [*KUBELET_TUNABLES, "net/ipv4/ip_forward", "net/ipv4/conf/all/route_localnet"]
@@ -43,16 +43,16 @@ class NodeStack:
 
 
 @pytest.fixture(scope="session")
-def real_node(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeStack]:
+def real_node(pytestconfig: pytest.Config) -> Iterator[NodeStack]:
     reason = support()
     if reason:
         pytestconfig.stash[REALNODE_NOT_RUN] = reason
         pytest.skip(f"the real node cannot start on this machine: {reason}")
     before = host_sysctls()
-    images = [busybox_archive(tmp_path_factory.mktemp("images"))]
-    cluster, node = LocalNode.start_with_cluster(images=images)
+    cluster, node = LocalNode.start_with_cluster()
     api = config.new_client_from_config(str(cluster.kubeconfig))
     try:
+        load_busybox(node.sock)
         yield NodeStack(cluster, node, api, before)
     finally:
         api.close()

@@ -196,7 +196,7 @@ def test_the_example_agent_serves_runs_and_rolls_out_without_a_failed_request(
 
     url = _agent_url(real_node, node_ns, "agent")
 
-    async def runs() -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    async def runs() -> tuple[dict[str, Any], list[str], Any]:
         sdk = get_client(url=url)
         thread = await sdk.threads.create()
         run = await sdk.runs.create(thread["thread_id"], "agent", input={"topic": "lgp", "sleep": 1})

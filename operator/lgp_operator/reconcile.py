@@ -294,7 +294,7 @@ class Reconciler:
             complete = all(r.complete for r in rollouts)
             if degraded is None:
                 pods = self.kube.list("v1", "Pod", ns, instance_selector(cr))
-                failures = pod_failures(pods, rev.id)
+                failures = pod_failures(pods, rev.id, backing_ready=db_ok and redis_ok)
                 if failures:
                     degraded = (failures[0][0], "; ".join(m for _, m in failures[:3]))
                 else:

@@ -78,9 +78,13 @@ def deployment_rollout(live: dict[str, Any] | None, revision_id: str) -> Rollout
     return Rollout(True, f"{name}: {want}/{want} pods updated and available", counts)
 
 
-def pod_failures(pods: list[dict[str, Any]], revision_id: str) -> list[tuple[str, str]]:
+def pod_failures(
+    pods: list[dict[str, Any]], revision_id: str, *, backing_ready: bool = True
+) -> list[tuple[str, str]]:
     """(reason, message) for each container stuck in a bad waiting state. Server pods of an older
-    revision are ignored: only the revision being rolled out counts."""
+    revision are ignored: only the revision being rolled out counts. While the managed database or
+    Redis is not ready (``backing_ready`` False), a server's crash loop is not counted: the real
+    server exits at start when it cannot reach them (its DNS name has no address yet)."""
     out = []
     for pod in pods:
         meta = pod.get("metadata") or {}
@@ -95,6 +99,7 @@ def pod_failures(pods: list[dict[str, Any]], revision_id: str) -> list[tuple[str
             waiting = (cs.get("state") or {}).get("waiting") or {}
             if waiting.get("reason") == "CrashLoopBackOff" and (
                 int(cs.get("restartCount") or 0) < CRASH_LOOP_MIN_RESTARTS
+                or (not backing_ready and component in ("api-server", "queue"))
             ):
                 continue
             if waiting.get("reason") in BAD_WAITING:

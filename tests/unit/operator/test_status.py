@@ -114,6 +114,13 @@ def test_one_crash_before_the_first_restart_is_not_yet_a_crash_loop():
     assert pod_failures([pod], "r2") == []
 
 
+def test_servers_crashing_while_their_database_starts_are_not_failing_yet():
+    server, db = _pod("api-server", "r2", "CrashLoopBackOff"), _pod("postgres", None, "CrashLoopBackOff")
+    assert [r for r, _ in pod_failures([server, db], "r2", backing_ready=False)] == ["CrashLoopBackOff"]
+    assert "postgres pod" in pod_failures([server, db], "r2", backing_ready=False)[0][1]
+    assert len(pod_failures([server, db], "r2", backing_ready=True)) == 2
+
+
 def test_condition_keeps_transition_time_when_status_is_unchanged():
     old = [{"type": "Ready", "status": "True", "lastTransitionTime": "2020-01-01T00:00:00Z"}]
     assert condition("Ready", True, "Live", "m", 2, old)["lastTransitionTime"] == "2020-01-01T00:00:00Z"

@@ -11,8 +11,9 @@ import kopf
 
 from .api.models import GROUP, PLURAL, VERSION
 from .builders.common import MANAGER
+from .coordinator import Coordinator
 from .k8s.kube import Kube, new_api_client
-from .reconcile import Coordinator, Outcome, Reconciler
+from .reconcile import Outcome, Reconciler
 from .settings import OperatorSettings
 
 log = logging.getLogger("lgp_operator")

@@ -1,13 +1,25 @@
-"""Status from what the cluster reports: rollout state, pod failures, conditions. Pure functions."""
+"""Status from what the cluster reports: a pure function of the resource and what one reconcile saw of
+its children (``platform_status``; ``refused_status`` when nothing could be applied), built from the
+rollout state, pod failures and conditions below. No I/O: the reconcile gathers, this decides.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .builders.common import REVISION_ANNOTATION
+from .builders.common import (
+    REVISION_ANNOTATION,
+    Platform,
+    api_server_name,
+    postgres_name,
+    queue_name,
+    redis_name,
+    target_revision,
+)
 
 # Container waiting reasons that will not fix themselves without a change.
 BAD_WAITING = {
@@ -19,13 +31,12 @@ BAD_WAITING = {
     "CreateContainerError",
     "RunContainerError",
 }
-
-
+LAST_MESSAGE_CHARS = 400  # the end of a crashed container's last message, in a condition
 # A container that crashed once and is backing off before its first restart is not yet a failed
 # rollout: the real server's api and queue processes race on migrations against a fresh database and
 # one of them may exit once, then start fine. A crash loop counts from this many restarts on.
 CRASH_LOOP_MIN_RESTARTS = 2
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # servers often log in colour
 
 
 def now() -> str:
@@ -106,29 +117,41 @@ def pod_failures(
                 msg = f"{component} pod {meta.get('name')}: container {cs.get('name')}: {waiting['reason']}"
                 if waiting.get("message"):
                     msg += f": {waiting['message']}"
-                msg += _last_exit(cs)
+                last = _last_exit(cs)
+                if last:
+                    msg += f"; {last}"
                 out.append((waiting["reason"], msg))
     return out
 
 
 def _last_exit(container_status: dict[str, Any]) -> str:
-    """How the container's previous run ended: exit code and its termination message (with
-    terminationMessagePolicy FallbackToLogsOnError, the last log lines of a crash)."""
-    term = (container_status.get("lastState") or {}).get("terminated") or {}
-    if not term:
+    """How the container's previous run ended, with its termination message (the end of its log under
+    terminationMessagePolicy FallbackToLogsOnError) when the pod status carries one."""
+    ended = (container_status.get("lastState") or {}).get("terminated") or {}
+    if not ended:
         return ""
-    text = f"; last exit code {term.get('exitCode')}"
-    plain = ANSI_ESCAPE.sub("", term.get("message") or "")  # servers often log in colour
-    lines = [ln.strip() for ln in plain.splitlines() if ln.strip()]
-    if lines:
-        text += f", last log line: {lines[-1][:300]}"
+    text = f"last exit code {ended.get('exitCode')}"
+    if ended.get("reason"):
+        text += f" ({ended['reason']})"
+    message = " ".join(ANSI_ESCAPE.sub("", str(ended.get("message") or "")).split())
+    if message:
+        if len(message) > LAST_MESSAGE_CHARS:
+            message = "..." + message[-LAST_MESSAGE_CHARS:]
+        text += f": {message}"
     return text
 
 
 def condition(
-    type_: str, status: bool | None, reason: str, message: str, generation: int, old: list[dict[str, Any]]
+    type_: str,
+    status: bool | None,
+    reason: str,
+    message: str,
+    generation: int,
+    old: list[dict[str, Any]],
+    at: str | None = None,
 ) -> dict[str, Any]:
-    """A condition; lastTransitionTime is kept from ``old`` when the status did not change."""
+    """A condition; lastTransitionTime is kept from ``old`` when the status did not change, else ``at``
+    (default: now)."""
     value = "Unknown" if status is None else ("True" if status else "False")
     prev = next((c for c in old if c.get("type") == type_), None)
     ltt = prev.get("lastTransitionTime") if prev and prev.get("status") == value else None
@@ -137,7 +160,7 @@ def condition(
         "status": value,
         "reason": reason,
         "message": message,
-        "lastTransitionTime": ltt or now(),
+        "lastTransitionTime": ltt or at or now(),
         "observedGeneration": generation,
     }
 
@@ -159,3 +182,212 @@ def merge_patch(old: Any, new: Any) -> Any:
         elif old[k] != v:
             patch[k] = merge_patch(old[k], v)
     return patch
+
+
+# ---------------------------------------------------------------- the status of one resource
+Problem = tuple[str, str]  # (reason, message) of a Degraded condition
+KEPT_WHEN_REFUSED = ("DatabaseReady", "RedisReady", "PendingRunScaling")
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one reconcile saw: the children status reads, by (kind, name) (absent: not there, or not
+    ours), the resource's pods, and a problem met while applying (ApplyFailed, NotOwned)."""
+
+    children: Mapping[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    pods: Sequence[dict[str, Any]] = ()
+    problem: Problem | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The status to write, and what the handlers act on."""
+
+    status: dict[str, Any]
+    ready: bool = False
+    degraded: Problem | None = None
+
+
+def observed_children(cr: Platform) -> list[tuple[str, str, str]]:
+    """(apiVersion, kind, name) of every child ``platform_status`` reads."""
+    out = []
+    if cr.spec.database.external is None:
+        out.append(("apps/v1", "StatefulSet", postgres_name(cr)))
+    if cr.spec.redis.external is None:
+        out.append(("apps/v1", "Deployment", redis_name(cr)))
+    out.append(("apps/v1", "Deployment", api_server_name(cr)))
+    if cr.spec.queue.enabled:
+        out.append(("apps/v1", "Deployment", queue_name(cr)))
+    return out
+
+
+def _base(body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    """The status fields carried over, the old conditions, and the generation observed."""
+    old_status = body.get("status") or {}
+    generation = int((body.get("metadata") or {}).get("generation") or 1)
+    kept = {k: v for k, v in old_status.items() if k in ("liveRevision", "endpoint", "replicas")}
+    return {**kept, "observedGeneration": generation}, list(old_status.get("conditions") or []), generation
+
+
+def refused_status(body: dict[str, Any], problem: Problem, *, now: str) -> Verdict:
+    """The status when nothing could be applied (an invalid spec, a missing Secret): Degraded with the
+    problem; what was live stays as it was reported."""
+    status, old, generation = _base(body)
+    reason, message = problem
+    conds = [
+        condition("Ready", False, reason, message, generation, old, now),
+        condition(
+            "Progressing", False, reason, "nothing applied until the problem is fixed", generation, old, now
+        ),
+        condition("Degraded", True, reason, message, generation, old, now),
+        *(c for c in old if c.get("type") in KEPT_WHEN_REFUSED),
+    ]
+    status["conditions"] = conds
+    return Verdict({k: v for k, v in status.items() if v is not None}, degraded=problem)
+
+
+def _backing(
+    external: bool, what: str, program: str, name: str, live: dict[str, Any] | None, field: str, counted: str
+) -> tuple[bool, str, str]:
+    """(ready, reason, message) of the database or Redis: external, or its one managed pod ready."""
+    if external:
+        return True, "External", f"external {what} (URI from a Secret)"
+    n = int(((live or {}).get("status") or {}).get(field) or 0)
+    if n >= 1:
+        return True, "Running", f"{program} is ready"
+    return False, "Starting", f"{name}: {n}/1 pods {counted}"
+
+
+def platform_status(
+    body: dict[str, Any],
+    cr: Platform,
+    seen: Observed,
+    *,
+    endpoint: str | None,
+    keda: bool,
+    hpa_api: str | None,
+    now: str,
+) -> Verdict:
+    """The status of ``cr`` from what was seen of its children: Ready / Progressing / Degraded with
+    their reasons, the backing services' conditions, replica counts, the endpoint, and the live revision
+    (it moves to the target revision only once every server pod of it is updated and available)."""
+    status, old, generation = _base(body)
+    conds: list[dict[str, Any]] = []
+
+    def cond(type_: str, value: bool | None, reason: str, message: str) -> None:
+        conds.append(condition(type_, value, reason, message, generation, old, now))
+
+    def child(kind: str, name: str) -> dict[str, Any] | None:
+        return seen.children.get((kind, name))
+
+    spec, rev = cr.spec, target_revision(cr)
+    # ---- database and redis
+    db_ok, db_reason, db_msg = _backing(
+        spec.database.external is not None,
+        "database",
+        "postgres",
+        postgres_name(cr),
+        child("StatefulSet", postgres_name(cr)),
+        "readyReplicas",
+        "ready",
+    )
+    cond("DatabaseReady", db_ok, db_reason, db_msg)
+    redis_ok, r_reason, r_msg = _backing(
+        spec.redis.external is not None,
+        "Redis",
+        "redis",
+        redis_name(cr),
+        child("Deployment", redis_name(cr)),
+        "availableReplicas",
+        "available",
+    )
+    cond("RedisReady", redis_ok, r_reason, r_msg)
+    # ---- rollout of the server deployments
+    api = deployment_rollout(child("Deployment", api_server_name(cr)), rev.id)
+    rollouts = [api]
+    replicas: dict[str, Any] = {"apiServer": api.counts}
+    if spec.queue.enabled:
+        q = deployment_rollout(child("Deployment", queue_name(cr)), rev.id)
+        rollouts.append(q)
+        replicas["queue"] = q.counts
+    status["replicas"] = replicas
+    complete = all(r.complete for r in rollouts)
+    degraded = seen.problem
+    if degraded is None:
+        failures = pod_failures(list(seen.pods), rev.id, backing_ready=db_ok and redis_ok)
+        if failures:
+            degraded = (failures[0][0], "; ".join(m for _, m in failures[:3]))
+        else:
+            stalled = next((r.stalled for r in rollouts if r.stalled and not r.complete), None)
+            if stalled:
+                degraded = ("ProgressDeadlineExceeded", stalled)
+    if complete and not spec.suspend:
+        status["liveRevision"] = rev.wire()
+    status["endpoint"] = endpoint
+    rollout_msg = "; ".join(r.message for r in rollouts)
+    if complete:
+        cond("Progressing", False, "RolloutComplete", f"revision {rev.id}: {rollout_msg}")
+    elif degraded is not None:
+        cond("Progressing", False, "Stalled", f"revision {rev.id}: {rollout_msg}")
+    else:
+        cond("Progressing", True, "RollingOut", f"revision {rev.id}: {rollout_msg}")
+    if degraded is not None:
+        cond("Degraded", True, degraded[0], degraded[1])
+    else:
+        cond("Degraded", False, "AsExpected", "no problem found")
+    ready = False
+    if spec.suspend:
+        cond("Ready", False, "Suspended", "spec.suspend is true: the server runs no pods")
+    elif degraded is not None:
+        cond("Ready", False, degraded[0], degraded[1])
+    elif not complete:
+        cond("Ready", False, "RollingOut", f"revision {rev.id}: {rollout_msg}")
+    elif not db_ok:
+        cond("Ready", False, "DatabaseNotReady", db_msg)
+    elif not redis_ok:
+        cond("Ready", False, "RedisNotReady", r_msg)
+    else:
+        ready = True
+        cond("Ready", True, "Live", f"revision {rev.id} is live at {endpoint}")
+    if spec.autoscaling.enabled and not spec.suspend:
+        if keda:
+            cond(
+                "PendingRunScaling",
+                True,
+                "KedaScaledObject",
+                f"KEDA scales on CPU, memory and pending runs ({spec.autoscaling.pending_runs_per_replica}"
+                " per replica)",
+            )
+        else:
+            cond(
+                "PendingRunScaling",
+                False,
+                "KedaNotInstalled",
+                "pending-run scaling is off: the keda.sh/v1alpha1 ScaledObject API is not served (or "
+                f"LGP_OPERATOR_KEDA=disabled); an HPA ({hpa_api}) scales on CPU and memory only",
+            )
+    status["conditions"] = conds
+    return Verdict({k: v for k, v in status.items() if v is not None}, ready=ready, degraded=degraded)
+
+
+def status_events(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(reason, message, warning) of the Events a status change deserves: a new or changed Degraded
+    problem, a revision going live, the resource becoming Ready."""
+    out: list[tuple[str, str, bool]] = []
+    old_deg, new_deg = get_condition(old, "Degraded"), get_condition(new, "Degraded")
+    if (
+        new_deg
+        and new_deg["status"] == "True"
+        and (
+            not old_deg
+            or (old_deg.get("status"), old_deg.get("reason"), old_deg.get("message"))
+            != ("True", new_deg["reason"], new_deg["message"])
+        )
+    ):
+        out.append((new_deg["reason"], new_deg["message"], True))
+    if old.get("liveRevision") != new.get("liveRevision") and new.get("liveRevision"):
+        out.append(("RevisionLive", f"revision {new['liveRevision']['id']} is live", False))
+    old_ready, new_ready = get_condition(old, "Ready"), get_condition(new, "Ready")
+    if new_ready and new_ready["status"] == "True" and (not old_ready or old_ready.get("status") != "True"):
+        out.append(("Ready", new_ready["message"], False))
+    return out

@@ -1,6 +1,7 @@
 """A small synchronous Kubernetes client over ``kubernetes.client.ApiClient``: get, list, server-side
-apply, merge patches, delete. It counts the calls that write, so a test can prove a no-op reconcile
-makes none."""
+apply, merge patches, create, replace, delete, on plain dicts (the JSON the apiserver speaks). It is the
+operator's one way to talk to the apiserver (kopf's own watches aside). It counts the calls that write,
+so a test can prove a no-op reconcile makes none."""
 
 from __future__ import annotations
 
@@ -191,6 +192,13 @@ class Kube:
             body=patch,
             content_type="application/merge-patch+json",
         )
+
+    def replace(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Replace the whole object; its metadata.resourceVersion makes it fail with 409 when the object
+        changed since it was read (optimistic concurrency)."""
+        meta = obj["metadata"]
+        path = resource_path(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"])
+        return self.request("PUT", path, query={"fieldManager": self.manager}, body=obj)
 
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         meta = obj["metadata"]

@@ -91,9 +91,7 @@ class LeaderElector:
         transitions = int(spec.get("leaseTransitions") or 0) + (0 if ours else 1)
         lease["spec"] = self._lease_body(now, transitions, spec.get("acquireTime") if ours else None)
         try:
-            self.kube.request(
-                "PUT", f"/apis/{LEASE_API}/namespaces/{self.namespace}/leases/{self.name}", body=lease
-            )
+            self.kube.replace(lease)
         except KubeError as e:
             if e.status == 409:
                 return False
@@ -158,8 +156,6 @@ class LeaderElector:
             if lease and (lease.get("spec") or {}).get("holderIdentity") == self.identity:
                 lease["spec"]["holderIdentity"] = None
                 lease["spec"]["renewTime"] = _micro(datetime.now(UTC) - timedelta(days=1))
-                self.kube.request(
-                    "PUT", f"/apis/{LEASE_API}/namespaces/{self.namespace}/leases/{self.name}", body=lease
-                )
+                self.kube.replace(lease)
         except KubeError as e:
             log.warning("leader election: release failed: %s", e)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..builders.autoscaling import KEDA_API
 from ..builders.common import Capabilities
 from .kube import Kube
+from .ownership import owned_by
 
 
 def prunable_kinds(caps: Capabilities, keda_served: bool) -> list[tuple[str, str]]:
@@ -23,10 +22,6 @@ def prunable_kinds(caps: Capabilities, keda_served: bool) -> list[tuple[str, str
     if keda_served or caps.keda:
         kinds.append((KEDA_API, "ScaledObject"))
     return kinds
-
-
-def owned_by(obj: dict[str, Any], uid: str) -> bool:
-    return any(ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or [])
 
 
 def prune(

@@ -4,6 +4,7 @@ command the chart starts (so a module or data file missing from the wheel fails 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -56,8 +57,10 @@ def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def lgp(site: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`lgp ARGS` importing our packages only from the unpacked wheel: -S skips site-packages' .pth
+def from_wheel(
+    site: Path, code: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Python ``code`` importing our packages only from the unpacked wheel: -S skips site-packages' .pth
     files (the editable install's path hook); the dependencies' directory is added after the wheel."""
     deps = next(p for p in sys.path if p.endswith("site-packages"))
     code = (
@@ -65,8 +68,7 @@ def lgp(site: Path, *args: str, env: dict[str, str] | None = None) -> subprocess
         f"sys.path[:0] = [{str(site)!r}, {deps!r}]; "
         "import control_plane, lgp_operator, lgp_cli; "
         f"assert all(m.__file__.startswith({str(site)!r}) for m in (control_plane, lgp_operator, lgp_cli)), "
-        "'imported from the sources, not the wheel'; "
-        "from lgp_cli.main import main; sys.exit(main(sys.argv[1:]))"
+        "'imported from the sources, not the wheel'\n" + code
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LGP_") and k != "PYTHONPATH"}
     return subprocess.run(
@@ -77,6 +79,11 @@ def lgp(site: Path, *args: str, env: dict[str, str] | None = None) -> subprocess
         text=True,
         timeout=120,
     )
+
+
+def lgp(site: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`lgp ARGS` from the unpacked wheel."""
+    return from_wheel(site, "from lgp_cli.main import main; sys.exit(main(sys.argv[1:]))", *args, env=env)
 
 
 @pytest.mark.parametrize(
@@ -117,3 +124,25 @@ def test_the_wheel_migrates_a_database(unpacked_wheel: Path, postgres_url: str, 
         engine.dispose()
     assert {"deployment", "listener", "revision"} <= tables
     assert version
+
+
+def test_the_web_ui_finds_its_templates_and_stylesheet_in_the_wheel(unpacked_wheel: Path) -> None:
+    """The templates and the stylesheet are package data: every one in the sources is in the wheel, and
+    the UI renders a page (a template extending base.html) and serves the stylesheet from there."""
+    sources = sorted(p.name for p in (ROOT / "control_plane" / "ui" / "templates").glob("*.html"))
+    code = """
+import json
+from control_plane.ui import rendering
+assert rendering.__file__.startswith(sys.path[0]), rendering.__file__
+login = rendering.env.get_template("login.html")
+page = login.render(rendering.BASE_CONTEXT, csrf="t", signed_in=False, who="")
+names = sorted(rendering.env.list_templates())
+print(json.dumps({"templates": names, "page": page, "css": rendering.STYLESHEET}))
+"""
+    proc = from_wheel(unpacked_wheel, code)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert sources and out["templates"] == sources
+    assert '<link rel="stylesheet" href="/ui/static/ui.css">' in out["page"]  # base.html
+    assert 'name="api_key"' in out["page"]  # login.html
+    assert out["css"] == (ROOT / "control_plane" / "ui" / "static" / "ui.css").read_text()

@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lgp_cli.app import redact, run
+from lgp_cli.app import run
 from lgp_cli.commands import build_parser
+from lgp_cli.context import redact
 
 
 class Tty(io.StringIO):

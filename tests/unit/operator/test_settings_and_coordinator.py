@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from lgp_operator.reconcile import Coordinator, Outcome
+from lgp_operator.coordinator import Coordinator
+from lgp_operator.reconcile import Outcome
 from lgp_operator.settings import OperatorSettings
 
 

@@ -92,7 +92,7 @@ def test_pod_failures(pods, reasons):
         assert "pod" in msg and "Back-off" in msg
 
 
-def test_a_crash_loop_names_the_last_exit_and_log_line():
+def test_a_crash_loop_names_the_last_exit_and_log_without_terminal_colours():
     pod = _pod("api-server", "r2", "CrashLoopBackOff")
     pod["status"]["containerStatuses"][0]["lastState"] = {
         "terminated": {
@@ -103,7 +103,7 @@ def test_a_crash_loop_names_the_last_exit_and_log_line():
     }
     ((reason, msg),) = pod_failures([pod], "r2")
     assert reason == "CrashLoopBackOff"
-    assert msg.endswith("last exit code 3, last log line: KeyError: 'REDIS_URI'")
+    assert msg.endswith("last exit code 3 (Error): starting KeyError: 'REDIS_URI'")  # no colour codes
     pod["status"]["containerStatuses"][0]["lastState"] = {}
     assert "last exit" not in pod_failures([pod], "r2")[0][1]
 

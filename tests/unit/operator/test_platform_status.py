@@ -270,7 +270,9 @@ def test_degraded_messages_name_the_pod_and_say_why():
         "ImagePullBackOff: Back-off pulling image x:2"
     )
     # a crash loop carries how the last run ended: its exit code and the end of its message
-    _, conds = run(None, {**api(available=0), **backing()}, [pod("CrashLoopBackOff", message="back-off 10s", last=CRASH)])
+    _, conds = run(
+        None, {**api(available=0), **backing()}, [pod("CrashLoopBackOff", message="back-off 10s", last=CRASH)]
+    )
     assert conds["Degraded"]["message"] == (
         "api-server pod demo-api-server-abc: container api-server: CrashLoopBackOff: back-off 10s; "
         "last exit code 1 (Error): Traceback ... KeyError: 'OPENAI_API_KEY'"

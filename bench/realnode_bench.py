@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lgp_local import PostgresServer
 from lgp_local.cluster import cache_dir
-from lgp_local.control_plane import LGP, ControlPlane, Process
+from lgp_local.control_plane import LGP, ControlPlane, Process, listener_argv
 from lgp_local.crd import install_crd
 from lgp_local.node import LocalNode, support
 from lgp_local.node_images import BUSYBOX_IMAGE, load_busybox
@@ -145,23 +145,7 @@ def revisions_to_deployed(api: client.ApiClient, kubeconfig: Path, sock: Path, s
             listener = cp.create_listener([ns])
             token = work / f"token-{n}"
             token.write_text(listener["token"])
-            argv = [
-                *LGP,
-                "listener",
-                "run",
-                "--control-plane-url",
-                cp.url,
-                "--token-file",
-                str(token),
-                "--kubeconfig",
-                str(kubeconfig),
-                "--namespace",
-                ns,
-                "--http-port",
-                "0",
-                "--http-host",
-                "127.0.0.1",
-            ]
+            argv = listener_argv(cp.url, token, kubeconfig, [ns])
             lp = Process(f"listener-{n}", argv, work, dict(os.environ)).start()
             procs.append(lp)
             deps = [

@@ -58,6 +58,19 @@ def _openssl(*args: str) -> None:
     subprocess.run(["openssl", *args], check=True, capture_output=True)
 
 
+def _signed_cert(pki: Path, name: str, subject: str) -> None:
+    """``<name>.key`` and ``<name>.crt`` signed by the cluster's CA, with the extensions in ``<name>.ext``."""
+    _openssl(
+        "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", str(pki / f"{name}.key"),
+        "-subj", subject, "-out", str(pki / f"{name}.csr"),
+    )  # fmt: skip
+    _openssl(
+        "x509", "-req", "-in", str(pki / f"{name}.csr"), "-CA", str(pki / "ca.crt"),
+        "-CAkey", str(pki / "ca.key"), "-CAcreateserial", "-days", "365",
+        "-extfile", str(pki / f"{name}.ext"), "-out", str(pki / f"{name}.crt"),
+    )  # fmt: skip
+
+
 @dataclass
 class Cluster:
     """One running control plane. Use ``Cluster.start()``; ``stop()`` leaves nothing behind."""
@@ -189,68 +202,10 @@ class Cluster:
             "extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
             "basicConstraints=critical,CA:FALSE\n"
         )
-        _openssl(
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(pki / "apiserver.key"),
-            "-subj",
-            "/CN=kube-apiserver",
-            "-out",
-            str(pki / "apiserver.csr"),
-        )
-        _openssl(
-            "x509",
-            "-req",
-            "-in",
-            str(pki / "apiserver.csr"),
-            "-CA",
-            str(pki / "ca.crt"),
-            "-CAkey",
-            str(pki / "ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "365",
-            "-extfile",
-            str(pki / "apiserver.ext"),
-            "-out",
-            str(pki / "apiserver.crt"),
-        )
+        _signed_cert(pki, "apiserver", "/CN=kube-apiserver")
         # the client certificate the apiserver shows a real kubelet (logs, exec, port-forward)
         (pki / "kubelet-client.ext").write_text("extendedKeyUsage=clientAuth\n")
-        _openssl(
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(pki / "kubelet-client.key"),
-            "-subj",
-            "/O=system:masters/CN=kube-apiserver-kubelet-client",
-            "-out",
-            str(pki / "kubelet-client.csr"),
-        )
-        _openssl(
-            "x509",
-            "-req",
-            "-in",
-            str(pki / "kubelet-client.csr"),
-            "-CA",
-            str(pki / "ca.crt"),
-            "-CAkey",
-            str(pki / "ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "365",
-            "-extfile",
-            str(pki / "kubelet-client.ext"),
-            "-out",
-            str(pki / "kubelet-client.crt"),
-        )
+        _signed_cert(pki, "kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client")
         _openssl("genrsa", "-out", str(pki / "sa.key"), "2048")
         _openssl("rsa", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
 

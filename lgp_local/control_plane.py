@@ -115,6 +115,25 @@ class ControlPlane(ControlPlaneProcess):
             raise AssertionError(f"{e}; it is {self.revision(revision_id)['status']}") from None
 
 
+def listener_argv(
+    control_plane_url: str, token_file: Path, kubeconfig: Path | str, namespaces: list[str]
+) -> list[str]:
+    """``lgp listener run`` for these namespaces, its HTTP server on a free loopback port."""
+    argv = [
+        *LGP,
+        "listener",
+        "run",
+        "--control-plane-url",
+        control_plane_url,
+        "--token-file",
+        str(token_file),
+    ]
+    argv += ["--kubeconfig", str(kubeconfig), "--http-port", "0", "--http-host", "127.0.0.1"]
+    for ns in namespaces:
+        argv += ["--namespace", ns]
+    return argv
+
+
 class Process:
     """A data-plane process (operator or listener) that can be killed and started again."""
 

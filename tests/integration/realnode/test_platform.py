@@ -21,7 +21,7 @@ import httpx
 import pytest
 from kubernetes import client
 
-from lgp_local.control_plane import LGP, ControlPlane, Process
+from lgp_local.control_plane import LGP, ControlPlane, Process, listener_argv
 from lgp_local.crd import install_crd
 from lgp_local.procs import wait_for
 
@@ -93,23 +93,7 @@ def deploy(
     token = tmp_path / "token"
     token.write_text(listener["token"])
     token.chmod(0o600)
-    argv = [
-        *LGP,
-        "listener",
-        "run",
-        "--control-plane-url",
-        cp.url,
-        "--token-file",
-        str(token),
-        "--kubeconfig",
-        str(real_node.cluster.kubeconfig),
-        "--namespace",
-        node_ns,
-        "--http-port",
-        "0",
-        "--http-host",
-        "127.0.0.1",
-    ]
+    argv = listener_argv(cp.url, token, real_node.cluster.kubeconfig, [node_ns])
     env = dict(os.environ, LGP_LISTENER_OBSERVE_INTERVAL_SECONDS="0.5", LGP_LISTENER_POLL_WAIT_SECONDS="10")
     proc = Process(f"listener-{node_ns}", argv, tmp_path, env).start()
 

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 
 from lgp_local.images.containerd import Container
-from tests.cluster.procs import free_port, wait_for
+from lgp_local.procs import free_port, wait_for
 
 from .conftest import EXAMPLE, Loaded
 

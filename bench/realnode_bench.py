@@ -26,7 +26,7 @@ from kubernetes import client, config
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lgp_local import PostgresServer
-from lgp_local.cluster import cache_dir
+from lgp_local.cluster import cache_dir, create_namespace
 from lgp_local.control_plane import LGP, ControlPlane, Process, listener_argv
 from lgp_local.crd import install_crd
 from lgp_local.node import LocalNode, support
@@ -72,8 +72,7 @@ def cold_build(measure: bool) -> None:
 
 def pods_to_ready(api: client.ApiClient, n: int) -> list[float]:
     core = client.CoreV1Api(api)
-    ns = f"bench-{uuid.uuid4().hex[:6]}"
-    core.create_namespace({"metadata": {"name": ns}})
+    ns = create_namespace(api, f"bench-{uuid.uuid4().hex[:6]}")
     out = []
     for i in range(n):
         name = f"p{i}"

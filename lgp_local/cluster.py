@@ -18,6 +18,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .cache import cache_root
 from .procs import ProcessExited, ProcessGroup, free_port, wait_for
@@ -363,6 +364,21 @@ class Cluster:
             except OSError:
                 pass
         return out
+
+
+def create_namespace(api: Any, name: str, labels: dict[str, str] | None = None, timeout: float = 60) -> str:
+    """Create a namespace and wait until its default ServiceAccount has a token (before that, the
+    apiserver refuses a pod in it: "No API token found for service account")."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(api)
+    core.create_namespace({"metadata": {"name": name, "labels": labels or {}}})
+
+    def token() -> bool:
+        return bool(core.read_namespaced_service_account("default", name).secrets)
+
+    wait_for(token, timeout=timeout, what=f"the default ServiceAccount's token in {name}")
+    return name
 
 
 def wait_deleted(paths: list[Path], pids: list[int], timeout: float = 30) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from lgp_local.cluster import Cluster, cache_dir
+from lgp_local.cluster import Cluster, cache_dir, create_namespace
 from lgp_local.node import KUBELET_TUNABLES, LocalNode, support
 from lgp_local.node_images import load_busybox
 from tests.conftest import REALNODE_NOT_RUN
@@ -66,8 +66,7 @@ def node_ns(real_node: NodeStack) -> Iterator[str]:
     import uuid
 
     core = client.CoreV1Api(real_node.api)
-    name = f"rn-{uuid.uuid4().hex[:8]}"
-    core.create_namespace({"metadata": {"name": name}})
+    name = create_namespace(real_node.api, f"rn-{uuid.uuid4().hex[:8]}")
     try:
         yield name
     finally:

@@ -152,7 +152,7 @@ def revisions_to_deployed(api: client.ApiClient, kubeconfig: Path, sock: Path, s
                     "POST",
                     "/deployments",
                     json={
-                        "name": f"b{i}",
+                        "name": f"b{n}-{i}",
                         "type": "development",
                         "image": agent,
                         "listener_id": listener["id"],

@@ -60,8 +60,9 @@ manifests: venv ## Generate crds/ from the CR models, and copy the CRDs and oper
 	$(PY) scripts/sync-chart.py
 
 .PHONY: docs
-docs: venv ## Regenerate docs/settings.md from the settings classes
+docs: venv ## Regenerate docs/settings.md (settings classes) and the listener protocol's message tables (contract models)
 	$(PY) scripts/settings-doc.py
+	$(PY) scripts/protocol-doc.py
 
 .PHONY: test-unit
 test-unit: venv ## Unit tier: pure code

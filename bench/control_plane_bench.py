@@ -34,7 +34,7 @@ from control_plane.core.config import Settings
 from control_plane.core.db import libpq_dsn, migrate
 from control_plane.core.security import SecretBox, hash_credential
 from control_plane.main import create_app
-from control_plane.spec import build_config, build_spec, resolve_resources
+from control_plane.spec import build_settings, build_spec, resolve_resources
 from lgp_local import PostgresServer
 from lgp_local.procs import free_port
 
@@ -53,7 +53,7 @@ def seed(url: str, keys: list[str]) -> dict[str, Any]:
     """Tenants, one listener and one API key per tenant, deployments and revisions, in bulk SQL."""
     box = SecretBox(keys)
     resources = resolve_resources("production", None)
-    config = build_config(
+    settings = build_settings(
         image="ghcr.io/acme/agent:1.0.0",
         resources=resources,
         env=[{"name": "LOG_LEVEL", "value": "info"}],
@@ -63,7 +63,8 @@ def seed(url: str, keys: list[str]) -> dict[str, Any]:
         redis_type="managed",
         secret_names=["OPENAI_API_KEY"],
     )
-    spec = build_spec(name="agent", config=config, revision_id="seed", revision_number=1)
+    spec = build_spec(name="agent", settings=settings, revision_id="seed", revision_number=1).written()
+    config = settings.model_dump(mode="json")
     sealed = box.seal({"env": {"OPENAI_API_KEY": "sk-bench"}, "database_uri": None, "redis_uri": None})
     tenant_keys = {}
     t0 = time.monotonic()

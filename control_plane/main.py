@@ -39,6 +39,7 @@ from control_plane.core.notify import Hub, NotifyListener
 from control_plane.core.reaper import Reaper
 from control_plane.core.security import SecretBox
 from control_plane.errors import Conflict, Forbidden, NotFound
+from control_plane.services import maintenance
 from control_plane.spec import FieldError
 from control_plane.state_machine import TransitionRefused
 
@@ -154,7 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.migrate_on_start:
             await run_in_threadpool(migrate, settings.database_url)
         notifier = NotifyListener(libpq_dsn(settings.database_url), hub, settings.db_connect_timeout_seconds)
-        reaper = Reaper(engine, settings)
+        reaper = Reaper(lambda: maintenance.reap_once(engine, settings), settings.reaper_interval_seconds)
         notifier.start()
         reaper.start()
         app.state.notifier = notifier

@@ -1,14 +1,17 @@
 """Pure functions from a deployment's settings to what runs: type defaults, merging, checks, and the
-LangGraphPlatform spec snapshot a revision carries (camelCase, close to the operator's CR spec)."""
+LangGraphPlatform spec a revision deploys (the contract's model, built here and nowhere else)."""
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, TypeVar
 
-from control_plane.models import DatabaseConfig, EnvVar, Ingress, RedisConfig, Resources
+from control_plane.models import DatabaseConfig, DeploymentSettings, EnvVar, Ingress, RedisConfig, Resources
+from lgp_contract import resource as cr
+from lgp_contract.names import listener_secret_name
 
-SECRET_NAME_SUFFIX = "-lgp-secrets"  # noqa: S105 (a name, not a secret)
+T = TypeVar("T")
+
 POSTGRES_URI_KEY = "POSTGRES_URI_CUSTOM"
 REDIS_URI_KEY = "REDIS_URI_CUSTOM"
 # Set by the platform: a user may not set them as env or secrets.
@@ -105,16 +108,7 @@ def check_backing(
             raise FieldError((field, "uri"), "required when type is external")
 
 
-def secret_name(deployment_name: str) -> str:
-    """The Kubernetes Secret the listener writes for a deployment's secret values."""
-    return deployment_name + SECRET_NAME_SUFFIX
-
-
-def _resources(cpu: str, memory: str) -> dict[str, Any]:
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}}
-
-
-def build_config(
+def build_settings(
     *,
     image: str,
     resources: dict[str, Any],
@@ -124,74 +118,91 @@ def build_config(
     database_type: str,
     redis_type: str,
     secret_names: list[str],
-) -> dict[str, Any]:
-    """The user-facing settings of a revision (snake_case, no secret values): what a rollback restores."""
-    return {
-        "image": image,
-        "resources": copy.deepcopy(resources),
-        "env": copy.deepcopy(env),
-        "ingress": copy.deepcopy(ingress),
-        "secret_refs": list(secret_refs),
-        "database": {"type": database_type},
-        "redis": {"type": redis_type},
-        "secret_names": sorted(secret_names),
-    }
+) -> DeploymentSettings:
+    """The user-facing settings of a revision (no secret values): what a rollback restores."""
+    return DeploymentSettings.model_validate(
+        {
+            "image": image,
+            "resources": resources,
+            "env": env,
+            "ingress": ingress,
+            "secret_refs": secret_refs,
+            "database": {"type": database_type},
+            "redis": {"type": redis_type},
+            "secret_names": sorted(secret_names),
+        }
+    )
+
+
+def _resolved(value: T | None, field: str) -> T:
+    """A value of resolved resources (``resolve_resources`` fills every one in)."""
+    if value is None:
+        raise ValueError(f"resources.{field} was not resolved")
+    return value
+
+
+def _resources(cpu: str | None, memory: str | None) -> cr.Resources:
+    amounts = cr.ResourceList(cpu=cpu, memory=memory)
+    return cr.Resources(requests=amounts, limits=amounts)
+
+
+def _backing(name: str, key: str) -> cr.External:
+    """An external database or Redis: its URI is in the listener's Secret under ``key``."""
+    return cr.External(secret_ref=cr.SecretKeyRef(name=listener_secret_name(name), key=key))
 
 
 def build_spec(
-    *, name: str, config: dict[str, Any], revision_id: str, revision_number: int
-) -> dict[str, Any]:
-    """The LangGraphPlatform spec for a revision (docs/listener-protocol.md describes every key)."""
-    res = config["resources"]
-    srv, queue, pg, rd = res["server"], res["queue"], res["postgres"], res["redis"]
-    autoscale = srv.get("replicas") is None
-    has_secret = bool(config["secret_names"]) or "external" in (
-        config["database"]["type"],
-        config["redis"]["type"],
-    )
-    env_from: list[dict[str, Any]] = []
-    if has_secret:
-        env_from.append({"secretRef": {"name": secret_name(name)}})
-    env_from += [{"secretRef": {"name": ref}} for ref in config["secret_refs"]]
-
-    def backing(kind: str, key: str, managed: dict[str, Any]) -> dict[str, Any]:
-        if config[kind]["type"] == "external":
-            return {"type": "external", "external": {"uriSecretRef": {"name": secret_name(name), "key": key}}}
-        return {"type": "managed", "managed": managed}
-
-    ingress = config["ingress"]
-    return {
-        "image": config["image"],
-        "revision": {"id": revision_id, "number": revision_number},
-        "env": [{"name": e["name"], "value": e["value"]} for e in config["env"]],
-        "envFrom": env_from,
-        "apiServer": {
-            "replicas": srv["min_replicas"] if autoscale else srv["replicas"],
-            "resources": _resources(srv["cpu"], srv["memory"]),
-        },
-        "queue": {
-            "enabled": bool(queue["enabled"]),
-            "replicas": queue["replicas"],
-            "jobsPerWorker": queue["jobs_per_worker"],
-            "resources": _resources(queue["cpu"], queue["memory"]),
-        },
-        "autoscaling": {
-            "enabled": autoscale,
-            "minReplicas": srv["min_replicas"] if autoscale else srv["replicas"],
-            "maxReplicas": srv["max_replicas"] if autoscale else srv["replicas"],
-        },
-        "database": backing(
-            "database",
-            POSTGRES_URI_KEY,
-            {"storage": pg["storage"], "resources": _resources(pg["cpu"], pg["memory"])},
+    *, name: str, settings: DeploymentSettings, revision_id: str, revision_number: int
+) -> cr.LangGraphPlatformSpec:
+    """The LangGraphPlatform spec a revision deploys, built once, when the revision is created; the
+    listener applies it as it is. Only the fields given here are written (``written()``); the custom
+    resource's defaults fill in the rest."""
+    res = settings.resources
+    srv, queue, pg, rd = res.server, res.queue, res.postgres, res.redis
+    autoscale = srv.replicas is None
+    fixed = _resolved(srv.min_replicas if autoscale else srv.replicas, "server.replicas")
+    external_db, external_redis = settings.database.type == "external", settings.redis.type == "external"
+    given: dict[str, Any] = {}
+    # the listener's Secret first (secret values, external URIs), then the user's own Secrets
+    env_from = [listener_secret_name(name)] if settings.secret_names or external_db or external_redis else []
+    env_from += settings.secret_refs
+    if env_from:
+        given["env_from_secret"] = env_from[0]
+    if len(env_from) > 1:
+        given["env_from_secrets"] = env_from[1:]
+    ingress = settings.ingress or Ingress()
+    host = {"host": ingress.host} if ingress.host is not None else {}  # given only when there is one
+    return cr.LangGraphPlatformSpec(
+        image=settings.image,
+        revision=cr.Revision(id=revision_id, number=revision_number),
+        env=[cr.EnvVar(name=e.name, value=e.value) for e in settings.env],
+        api_server=cr.ApiServer(replicas=fixed, resources=_resources(srv.cpu, srv.memory)),
+        queue=cr.Queue(
+            enabled=bool(queue.enabled),
+            replicas=_resolved(queue.replicas, "queue.replicas"),
+            jobs_per_worker=_resolved(queue.jobs_per_worker, "queue.jobs_per_worker"),
+            resources=_resources(queue.cpu, queue.memory),
         ),
-        "redis": backing("redis", REDIS_URI_KEY, {"resources": _resources(rd["cpu"], rd["memory"])}),
-        "ingress": {
-            "enabled": ingress is not None,
-            "host": (ingress or {}).get("host"),
-            "path": (ingress or {}).get("path", "/"),
-        },
-    }
+        autoscaling=cr.Autoscaling(
+            enabled=autoscale,
+            min_replicas=fixed,
+            max_replicas=_resolved(srv.max_replicas, "server.max_replicas") if autoscale else fixed,
+        ),
+        database=cr.Database(external=_backing(name, POSTGRES_URI_KEY))
+        if external_db
+        else cr.Database(
+            managed=cr.ManagedDatabase(
+                storage=_resolved(pg.storage, "postgres.storage"), resources=_resources(pg.cpu, pg.memory)
+            )
+        ),
+        redis=cr.Redis(external=_backing(name, REDIS_URI_KEY))
+        if external_redis
+        else cr.Redis(managed=cr.ManagedRedis(resources=_resources(rd.cpu, rd.memory))),
+        ingress=cr.Ingress.model_validate(
+            {"enabled": settings.ingress is not None, "path": ingress.path, **host}
+        ),
+        **given,
+    )
 
 
 def secret_data(secrets: dict[str, Any]) -> dict[str, str]:

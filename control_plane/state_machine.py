@@ -1,29 +1,26 @@
 """Revision lifecycle: every allowed status change, and who may make it, in one table.
 
-    QUEUED -> AWAITING_DEPLOY -> DEPLOYING -> DEPLOYED -> REPLACED
-       |            |                |
-       |            +-> DEPLOY_FAILED <+
-       +-> SKIPPED  (a newer revision overtook it while queued)
-    QUEUED | AWAITING_DEPLOY | DEPLOYING -> INTERRUPTED (a user stopped it)
-
-The system promotes, skips, replaces and enforces the deploy deadline; the listener reports what the
-cluster did; users interrupt. Anything else is refused (HTTP 409).
+The statuses and their named sets (in flight, settled, ...) are the contract's
+(``lgp_contract/statuses.py``, where the lifecycle is drawn). The system promotes, skips, replaces
+and enforces the deploy deadline; the listener reports what the cluster did; users interrupt.
+Anything else is refused (HTTP 409).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from lgp_contract.statuses import IN_FLIGHT, RevisionStatus
 
-class RevisionStatus(StrEnum):
-    QUEUED = "QUEUED"
-    AWAITING_DEPLOY = "AWAITING_DEPLOY"
-    DEPLOYING = "DEPLOYING"
-    DEPLOYED = "DEPLOYED"
-    DEPLOY_FAILED = "DEPLOY_FAILED"
-    INTERRUPTED = "INTERRUPTED"
-    SKIPPED = "SKIPPED"
-    REPLACED = "REPLACED"
+__all__ = [
+    "IN_FLIGHT",
+    "TRANSITIONS",
+    "Actor",
+    "RevisionStatus",
+    "TransitionRefused",
+    "can_transition",
+    "check_transition",
+]
 
 
 class Actor(StrEnum):
@@ -45,11 +42,6 @@ TRANSITIONS: dict[tuple[RevisionStatus, RevisionStatus], frozenset[Actor]] = {
     (S.DEPLOYING, S.INTERRUPTED): frozenset({Actor.USER}),
     (S.DEPLOYED, S.REPLACED): frozenset({Actor.SYSTEM}),
 }
-
-IN_FLIGHT = frozenset({S.AWAITING_DEPLOY, S.DEPLOYING})
-TERMINAL = frozenset({S.DEPLOY_FAILED, S.INTERRUPTED, S.SKIPPED, S.REPLACED})
-# What a listener may report (DEPLOYED from AWAITING_DEPLOY passes through DEPLOYING: see report_status).
-LISTENER_REPORTABLE = frozenset({S.DEPLOYING, S.DEPLOYED, S.DEPLOY_FAILED})
 
 
 class TransitionRefused(Exception):

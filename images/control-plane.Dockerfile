@@ -17,6 +17,7 @@ WORKDIR /src
 # Only what the wheel is built from (the .dockerignore allowlist keeps the context this small).
 COPY pyproject.toml README.md ./
 COPY lgp_cli ./lgp_cli
+COPY lgp_contract ./lgp_contract
 COPY control_plane ./control_plane
 COPY operator ./operator
 RUN python -m pip wheel --no-deps --wheel-dir /wheels . \

@@ -13,8 +13,9 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "operator")]
+sys.path[:0] = [str(ROOT), str(ROOT / "operator"), str(ROOT / "scripts")]
 
+from docgen import write_or_check  # noqa: E402
 from lgp_operator.listener.settings import ListenerSettings  # noqa: E402
 from lgp_operator.settings import OperatorSettings  # noqa: E402
 from lgp_operator.usage.settings import UsageSettings  # noqa: E402
@@ -82,16 +83,7 @@ def render() -> str:
 
 
 def main() -> int:
-    target = ROOT / "docs" / "settings.md"
-    text = render()
-    if "--check" in sys.argv:
-        if not target.exists() or target.read_text() != text:
-            print(f"{target} is stale: run make docs", file=sys.stderr)
-            return 1
-        return 0
-    target.write_text(text)
-    print(f"wrote {target}")
-    return 0
+    return write_or_check(ROOT / "docs" / "settings.md", render())
 
 
 if __name__ == "__main__":

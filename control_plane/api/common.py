@@ -1,14 +1,9 @@
-"""Shared route helpers: documented error responses, table -> public conversions, admission hooks."""
+"""Shared route helpers: documented error responses and table -> public conversions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from fastapi import Request
-from sqlmodel import Session
-
-from control_plane.crud import Principal
 from control_plane.models import (
     ApiKey,
     ApiKeyPublic,
@@ -18,12 +13,12 @@ from control_plane.models import (
     ErrorResponse,
     Listener,
     ListenerPublic,
-    Replicas,
     Resources,
     Revision,
     RevisionPublic,
     utcnow,
 )
+from lgp_contract.protocol import Replicas
 
 _ERR = {"model": ErrorResponse}
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -40,20 +35,12 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {**_ERR, "description": "Request body too large"},
 }
 
-# An admission hook may refuse a create (raise HTTPException); extensions (licensing) register them.
-AdmissionHook = Callable[..., None]
-
-
-def admit(request: Request, session: Session, principal: Principal, action: str, **context: Any) -> None:
-    for hook in getattr(request.app.state, "admission_hooks", []):
-        hook(session=session, principal=principal, action=action, **context)
-
 
 def deployment_public(d: Deployment) -> DeploymentPublic:
     return DeploymentPublic(
         id=d.id,
         name=d.name,
-        type=d.type,  # type: ignore[arg-type]
+        type=d.type,
         image=d.image,
         listener_id=d.listener_id,
         namespace=d.namespace,

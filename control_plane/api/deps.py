@@ -15,6 +15,7 @@ from control_plane.crud import DEFAULT_TENANT_ID, Principal
 from control_plane.crud import keys as keys_crud
 from control_plane.crud import listeners as listeners_crud
 from control_plane.models import Listener
+from control_plane.services import Caller
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="A tenant API key.")
 listener_bearer = HTTPBearer(auto_error=False, description="A listener token.")
@@ -85,3 +86,14 @@ CurrentListener = Annotated[Listener, Depends(get_listener)]
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]
+
+
+def caller(request: Request, session: Session, principal: Principal, box: SecretBox | None = None) -> Caller:
+    """The unit of work's caller for a request: its session, principal, secret box and the app's
+    admission hooks (the license check)."""
+    return Caller(
+        session=session,
+        principal=principal,
+        box=box,
+        admission=getattr(request.app.state, "admission_hooks", ()),
+    )

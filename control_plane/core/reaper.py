@@ -1,45 +1,22 @@
-"""A background thread: fails revisions past the deploy deadline, drops expired Idempotency-Keys and
-events past their retention. Each step is a conditional statement, safe with several server processes."""
+"""A background thread that runs a housekeeping round every ``reaper_interval_seconds`` (the round
+itself is ``control_plane.services.maintenance.reap_once``, handed in by the app factory: core never
+calls up into the layers above it)."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from collections.abc import Callable
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
-from control_plane.core.config import Settings
-from control_plane.crud import revisions as revisions_crud
-from control_plane.models import DeploymentEvent, IdempotencyRecord, utcnow
 
 log = logging.getLogger("control_plane.reaper")
 
 
-def reap_once(engine: Engine, settings: Settings) -> int:
-    with Session(engine) as session:
-        n = revisions_crud.expire_overdue(session, timeout_seconds=settings.revision_deploy_timeout_seconds)
-        now = utcnow()
-        keys = IdempotencyRecord.__table__  # type: ignore[attr-defined]
-        session.execute(
-            sa.delete(keys).where(
-                keys.c.created_at < now - timedelta(seconds=settings.idempotency_ttl_seconds)
-            )
-        )
-        events = DeploymentEvent.__table__  # type: ignore[attr-defined]
-        session.execute(
-            sa.delete(events).where(events.c.created_at < now - timedelta(days=settings.event_retention_days))
-        )
-        session.commit()
-    return n
-
-
 class Reaper(threading.Thread):
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, round_: Callable[[], int], interval_seconds: float) -> None:
         super().__init__(name="lgp-reaper", daemon=True)
-        self._engine, self._settings = engine, settings
+        self._round, self._interval = round_, interval_seconds
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -47,9 +24,9 @@ class Reaper(threading.Thread):
 
     def run(self) -> None:
         failing = False
-        while not self._stopping.wait(self._settings.reaper_interval_seconds):
+        while not self._stopping.wait(self._interval):
             try:
-                n = reap_once(self._engine, self._settings)
+                n = self._round()
                 if n:
                     log.info("%d revision(s) passed the deploy deadline and failed", n)
                 failing = False

@@ -87,7 +87,7 @@ def create_deployment(
     deployment = Deployment(
         tenant_id=principal.tenant_id,
         name=data.name,
-        type=data.type.value,
+        type=data.type,
         image=data.image,
         listener_id=data.listener_id,
         namespace=data.namespace,
@@ -127,8 +127,12 @@ def list_deployments(
     listener_id: uuid.UUID | None,
     limit: int,
     offset: int,
+    exact_name: str | None = None,
 ) -> tuple[list[Deployment], int]:
+    """``name``: the name contains it (case-insensitive); ``exact_name``: the name is it."""
     where: list[Any] = [col(Deployment.tenant_id) == tenant_id]
+    if exact_name:
+        where.append(col(Deployment.name) == exact_name)
     if name:
         escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(col(Deployment.name).ilike(f"%{escaped}%", escape="\\"))

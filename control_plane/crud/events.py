@@ -10,15 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from control_plane.errors import NotFound
-from control_plane.models import (
-    Deployment,
-    DeploymentEvent,
-    DeploymentReport,
-    EventKind,
-    Listener,
-    Revision,
-    utcnow,
-)
+from control_plane.models import Deployment, DeploymentEvent, EventKind, Listener, Revision, utcnow
+from lgp_contract.protocol import DeploymentReport
 
 
 def add_report(

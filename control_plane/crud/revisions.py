@@ -19,14 +19,19 @@ from control_plane.errors import Conflict, NotFound
 from control_plane.models import (
     Deployment,
     DeploymentEvent,
+    DeploymentSettings,
     DeploymentStatus,
     EventKind,
     Listener,
     Revision,
     utcnow,
 )
-from control_plane.spec import build_config, build_spec, secret_data, secret_name
-from control_plane.state_machine import IN_FLIGHT, Actor, RevisionStatus, check_transition
+from control_plane.spec import build_spec, secret_data
+from control_plane.state_machine import Actor, check_transition
+from lgp_contract.names import listener_secret_name
+from lgp_contract.protocol import DesiredDeployment, DesiredRevision, DesiredSecret, DesiredState
+from lgp_contract.resource import LangGraphPlatformSpec
+from lgp_contract.statuses import IN_FLIGHT, PENDING, UNFINISHED, RevisionStatus
 
 S = RevisionStatus
 
@@ -58,7 +63,7 @@ def _transition(
     rev.status, rev.status_reason, rev.status_message, rev.updated_at = target, reason, message, now
     if target == S.DEPLOYING:
         rev.deploy_started_at = now
-    if target not in (S.AWAITING_DEPLOY, S.DEPLOYING):
+    if target not in IN_FLIGHT:
         rev.finished_at = rev.finished_at or now
     session.add(rev)
     session.add(
@@ -97,7 +102,7 @@ def refresh_status(session: Session, deployment: Deployment) -> None:
             deployment.status = (
                 DeploymentStatus.DEPLOYING if in_flight[0].status == S.DEPLOYING else DeploymentStatus.PENDING
             )
-        elif latest is None or latest.status in (S.QUEUED, S.AWAITING_DEPLOY):
+        elif latest is None or latest.status in PENDING:
             deployment.status = DeploymentStatus.PENDING
         elif latest.status == S.DEPLOYED:
             deployment.status = DeploymentStatus.READY
@@ -140,15 +145,9 @@ def create_revision(
     """A new QUEUED revision from the deployment's current settings (the deployment must be locked)."""
     number = deployment.revision_count + 1
     rev_id = uuid.uuid4()
-    config = build_config(
-        image=deployment.image,
-        resources=deployment.resources,
-        env=deployment.env,
-        ingress=deployment.ingress,
-        secret_refs=deployment.secret_refs,
-        database_type=deployment.database_type,
-        redis_type=deployment.redis_type,
-        secret_names=deployment.secret_names,
+    settings = deployment.settings()
+    spec = build_spec(
+        name=deployment.name, settings=settings, revision_id=str(rev_id), revision_number=number
     )
     rev = Revision(
         id=rev_id,
@@ -156,8 +155,8 @@ def create_revision(
         deployment_id=deployment.id,
         number=number,
         status=S.QUEUED,
-        config=config,
-        spec=build_spec(name=deployment.name, config=config, revision_id=str(rev_id), revision_number=number),
+        config=settings.model_dump(mode="json"),
+        spec=spec.written(),
         secret_names=list(deployment.secret_names),
         secrets_sealed=deployment.secrets_sealed,
         source_revision_id=source_revision_id,
@@ -228,10 +227,7 @@ def redeploy(session: Session, *, tenant_id: uuid.UUID, revision_id: uuid.UUID, 
     d = lock_deployment(session, tenant_id=tenant_id, deployment_id=src.deployment_id)
     if d.deleted_at is not None:
         raise Conflict("the deployment is being deleted")
-    cfg = src.config
-    d.image, d.resources, d.env = cfg["image"], cfg["resources"], cfg["env"]
-    d.ingress, d.secret_refs = cfg["ingress"], cfg["secret_refs"]
-    d.database_type, d.redis_type = cfg["database"]["type"], cfg["redis"]["type"]
+    d.restore(DeploymentSettings.model_validate(src.config))
     d.secret_names, d.secrets_sealed = list(src.secret_names), src.secrets_sealed
     return create_revision(session, deployment=d, created_by=created_by, source_revision_id=src.id)
 
@@ -250,7 +246,7 @@ def interrupt(session: Session, *, tenant_id: uuid.UUID, revision_id: uuid.UUID)
 
 def interrupt_unfinished(session: Session, *, deployment: Deployment) -> None:
     """On delete: queued and in-flight revisions stop (the deployment is locked)."""
-    for rev in _revisions(session, deployment.id, S.QUEUED, *IN_FLIGHT):
+    for rev in _revisions(session, deployment.id, *UNFINISHED):
         _transition(
             session,
             rev,
@@ -340,7 +336,7 @@ def expire_overdue(session: Session, *, timeout_seconds: float, now: datetime | 
     return done
 
 
-def desired_state(session: Session, *, listener: Listener, box: SecretBox) -> dict[str, Any]:
+def desired_state(session: Session, *, listener: Listener, box: SecretBox) -> DesiredState:
     """Per deployment of the listener: the revision to run (in flight, else the active one, else the
     last one that reached the cluster), its secrets, or a tombstone."""
     deployments = session.exec(
@@ -368,27 +364,31 @@ def desired_state(session: Session, *, listener: Listener, box: SecretBox) -> di
                 by_dep[rev.deployment_id] = rev
     out = []
     for d in deployments:
-        entry: dict[str, Any] = {
-            "id": d.id,
-            "name": d.name,
-            "namespace": d.namespace,
-            "deleted": d.deleted_at is not None,
-            "revision": None,
-            "secret": None,
-        }
-        chosen = by_dep.get(d.id)
-        if d.deleted_at is None and chosen is not None:
-            rev = chosen
-            entry["revision"] = {"id": rev.id, "number": rev.number, "status": rev.status, "spec": rev.spec}
-            if rev.secrets_sealed:
-                entry["secret"] = {
-                    "name": secret_name(d.name),
-                    "data": secret_data(box.open(rev.secrets_sealed)),
-                }
-        out.append(entry)
-    return {
-        "version": listener.state_version,
-        "listener_id": listener.id,
-        "namespaces": listener.namespaces,
-        "deployments": out,
-    }
+        chosen = by_dep.get(d.id) if d.deleted_at is None else None
+        out.append(
+            DesiredDeployment(
+                id=d.id,
+                name=d.name,
+                namespace=d.namespace,
+                deleted=d.deleted_at is not None,
+                revision=None
+                if chosen is None
+                else DesiredRevision(
+                    id=chosen.id,
+                    number=chosen.number,
+                    status=RevisionStatus(chosen.status),
+                    spec=LangGraphPlatformSpec.model_validate(chosen.spec),
+                ),
+                secret=None
+                if chosen is None or not chosen.secrets_sealed
+                else DesiredSecret(
+                    name=listener_secret_name(d.name), data=secret_data(box.open(chosen.secrets_sealed))
+                ),
+            )
+        )
+    return DesiredState(
+        version=listener.state_version,
+        listener_id=listener.id,
+        namespaces=listener.namespaces,
+        deployments=out,
+    )

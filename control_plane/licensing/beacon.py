@@ -21,19 +21,22 @@ from typing import Any
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from lgp_contract.usage import (
+    IDEMPOTENCY_HEADER,
+    MEASURE_NODES,
+    MEASURE_RUNS,
+    TAG_DEPLOYMENT,
+    TAG_DEPLOYMENT_ID,
+    TAG_NAMESPACE,
+    TAG_TENANT,
+    usage_key,
+)
+
 from .config import LicenseConfig
 from .tokens import License
 
 BEACON_AUDIENCE = "lgp-beacon"
 DEFAULT_BEACON_TTL = timedelta(minutes=15)
-
-MEASURE_RUNS = "langgraph.platform.runs"
-MEASURE_NODES = "langgraph.platform.nodes"
-TAG_DEPLOYMENT = "langgraph.platform.deployment"
-TAG_DEPLOYMENT_ID = "langgraph.platform.deployment_id"
-TAG_NAMESPACE = "langgraph.platform.namespace"
-TAG_TENANT = "langgraph.platform.tenant"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def issue_beacon_token(
@@ -129,12 +132,6 @@ class UsageWindow(BaseModel):
     runs: int
     nodes: int
     month: str  # "YYYY-MM" of window_start (UTC): the summary bucket
-
-
-def usage_key(deployment: str, window_start: datetime) -> str:
-    """The idempotency key of a deployment's window: what the reporter sends in Idempotency-Key."""
-    start = window_start.astimezone(UTC).isoformat()
-    return hashlib.sha256(f"lgp-usage/v1|{deployment}|{start}".encode()).hexdigest()
 
 
 def parse_submission(payload: Any, idempotency_key: str | None = None) -> UsageWindow:

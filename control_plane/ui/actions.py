@@ -2,9 +2,10 @@
 goes through a function here, so validation, the revision state machine, the audit log and the
 admission hooks (the license check) apply exactly as they do over the JSON API.
 
-Today these call the route functions and the crud reads that the API serves; they are the one place to
-switch to the control plane's service layer. An import-linter contract keeps the other UI modules
-from importing ``control_plane.api`` or ``control_plane.crud`` themselves.
+Changes go through the control plane's service layer (``control_plane.services``), the same units of
+work the /v1 routes and the LangGraph-compatible API call; reads use the crud reads the API serves.
+An import-linter contract keeps the other UI modules from importing ``control_plane.api``,
+``control_plane.crud`` or ``control_plane.services`` themselves.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from fastapi import HTTPException, Request
 from sqlmodel import Session, col, select
 
 from control_plane.api.common import deployment_public, listener_public, revision_public
-from control_plane.api.deps import SessionDep, SettingsDep, get_box, get_principal
-from control_plane.api.routes import deployments as deployment_routes
-from control_plane.api.routes import revisions as revision_routes
+from control_plane.api.deps import SessionDep, SettingsDep, caller, get_box, get_principal
 from control_plane.core.config import Settings
 from control_plane.crud import Principal
 from control_plane.crud import deployments as deployments_crud
@@ -37,6 +36,9 @@ from control_plane.models import (
     RevisionCreate,
     RevisionPublic,
 )
+from control_plane.services import Caller
+from control_plane.services import deployments as deployments_service
+from control_plane.services import revisions as revisions_service
 from control_plane.spec import FieldError
 from control_plane.state_machine import TransitionRefused
 
@@ -153,27 +155,33 @@ def listener_name(session: Session, principal: Principal, listener_id: uuid.UUID
 def create_deployment(
     request: Request, session: Session, principal: Principal, body: DeploymentCreate
 ) -> DeploymentPublic:
-    return deployment_routes.create_deployment(request, session, principal, get_box(request), body)
+    d, _ = deployments_service.create(caller(request, session, principal, get_box(request)), body)
+    return deployment_public(d)
 
 
 def create_revision(
     request: Request, session: Session, principal: Principal, deployment_id: uuid.UUID, body: RevisionCreate
 ) -> RevisionPublic:
-    return deployment_routes.create_revision(request, session, principal, deployment_id, body)
+    rev = revisions_service.create(caller(request, session, principal), deployment_id, image=body.image)
+    return revision_public(rev)
 
 
 def redeploy(
     request: Request, session: Session, principal: Principal, revision_id: uuid.UUID
 ) -> RevisionPublic:
-    return revision_routes.redeploy(request, session, principal, revision_id)
+    return revision_public(revisions_service.redeploy(caller(request, session, principal), revision_id))
 
 
 def interrupt(session: Session, principal: Principal, revision_id: uuid.UUID) -> RevisionPublic:
-    return revision_routes.interrupt(session, principal, revision_id)
+    return revision_public(
+        revisions_service.interrupt(Caller(session=session, principal=principal), revision_id)
+    )
 
 
 def delete_deployment(session: Session, principal: Principal, deployment_id: uuid.UUID) -> DeploymentPublic:
-    return deployment_routes.delete_deployment(session, principal, deployment_id)
+    return deployment_public(
+        deployments_service.delete(Caller(session=session, principal=principal), deployment_id)
+    )
 
 
 def refusal(exc: Exception) -> tuple[int, str]:

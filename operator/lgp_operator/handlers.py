@@ -3,15 +3,18 @@ one reconcile through a per-resource coordinator. Importing this module register
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
-from .api.models import GROUP, PLURAL, VERSION
+from lgp_contract.resource import GROUP, PLURAL, VERSION
+
 from .builders.common import MANAGER
 from .coordinator import Coordinator
+from .health import BEAT_SECONDS, HEALTH
 from .k8s.kube import Kube, new_api_client
 from .reconcile import Outcome, Reconciler
 from .settings import OperatorSettings
@@ -19,6 +22,7 @@ from .settings import OperatorSettings
 log = logging.getLogger("lgp_operator")
 SETTINGS = OperatorSettings()
 CHILD_LABELS = {"app.kubernetes.io/managed-by": MANAGER}
+HEARTBEAT: list[asyncio.Task[None]] = []  # a reference keeps the task alive
 
 
 class Runtime:
@@ -62,6 +66,18 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     runtime()
+
+
+@kopf.on.startup()
+async def heartbeat(**_: Any) -> None:
+    """Beat for /healthz from kopf's own event loop, for as long as it runs."""
+
+    async def beat() -> None:
+        while True:
+            HEALTH.beat()
+            await asyncio.sleep(BEAT_SECONDS)
+
+    HEARTBEAT.append(asyncio.get_running_loop().create_task(beat()))
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL)

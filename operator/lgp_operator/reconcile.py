@@ -14,7 +14,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from .api.models import API_VERSION, KIND
+from lgp_contract import names
+from lgp_contract.resource import API_VERSION, KIND
+
 from .builders.common import MANAGER, RETAINED_LABEL, InvalidSpec, Platform, instance_selector, postgres_name
 from .builders.deployment import LICENSE_KEY
 from .builders.desired import build_desired
@@ -155,7 +157,14 @@ class Reconciler:
             post_event(self.kube, _ref(body), reason="Applied", message="; ".join(changed))
         seen = self._observe(cr, lives, refused, problem)
         verdict = platform_status(
-            body, cr, seen, endpoint=desired.endpoint, keda=desired.keda, hpa_api=caps.hpa_api, now=now()
+            body,
+            cr,
+            seen,
+            endpoint=desired.endpoint,
+            keda=desired.keda,
+            hpa_api=caps.hpa_api,
+            now=now(),
+            pod_security=desired.pod_security,
         )
         return self._write(body, verdict, changed)
 
@@ -276,7 +285,7 @@ class Reconciler:
             return "external database: not touched"
         retain = True if managed is None else bool(managed.get("retainOnDelete", True))
         pvcs = self.kube.list("v1", "PersistentVolumeClaim", ns, _database_selector(name))
-        secret_name = f"{name}-postgres"
+        secret_name = names.postgres_name(name)
         if retain:
             patch = {"metadata": {"labels": {RETAINED_LABEL: "true"}}}
             kept = []

@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 
+from .health import HEALTH, HealthServer
 from .k8s.kube import Kube, new_api_client
 from .k8s.leader import LeaderElector
 from .settings import OperatorSettings
@@ -16,6 +17,9 @@ LOST_LEADERSHIP_EXIT = 70
 
 
 def run(settings: OperatorSettings, *, verbose: bool = False) -> int:
+    if settings.health_port:  # before the election: a replica waiting for the Lease is alive, not ready
+        server = HealthServer(HEALTH, settings.health_host, settings.health_port).start()
+        log.info("health: /healthz and /readyz on %s:%d", settings.health_host, server.port)
     elector = None
     if settings.leader_election:
         elector = LeaderElector(

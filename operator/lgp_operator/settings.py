@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from lgp_contract.resource import NetworkPeer
+
 
 class OperatorSettings(BaseSettings):
     """Everything the operator reads from its environment."""
@@ -59,6 +61,19 @@ class OperatorSettings(BaseSettings):
     lease_seconds: int = Field(
         default=15, ge=2, description="Lease duration; a dead leader is replaced after this long."
     )
+    database_peers: list[NetworkPeer] = Field(
+        default_factory=list,
+        description="JSON list of NetworkPolicy peers (as in a NetworkPolicy's `from`) that may connect to "
+        "every managed Postgres besides the deployment's own server pods: the usage reporter, KEDA's "
+        "operator (the pending-runs trigger). The chart fills it in.",
+    )
+    health_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of /healthz and /readyz; 0: not served (the chart sets 8081).",
+    )
+    health_host: str = Field(default="0.0.0.0", description="Address of /healthz and /readyz.")  # noqa: S104
     kubeconfig: str | None = Field(
         default=None, description="Kubeconfig file; unset: in-cluster config or ~/.kube/config."
     )

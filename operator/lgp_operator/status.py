@@ -20,6 +20,7 @@ from .builders.common import (
     redis_name,
     target_revision,
 )
+from .podsecurity import Assessment
 
 # Container waiting reasons that will not fix themselves without a change.
 BAD_WAITING = {
@@ -186,7 +187,7 @@ def merge_patch(old: Any, new: Any) -> Any:
 
 # ---------------------------------------------------------------- the status of one resource
 Problem = tuple[str, str]  # (reason, message) of a Degraded condition
-KEPT_WHEN_REFUSED = ("DatabaseReady", "RedisReady", "PendingRunScaling")
+KEPT_WHEN_REFUSED = ("DatabaseReady", "RedisReady", "PendingRunScaling", "PodSecurity")
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,7 @@ def platform_status(
     keda: bool,
     hpa_api: str | None,
     now: str,
+    pod_security: Assessment | None = None,
 ) -> Verdict:
     """The status of ``cr`` from what was seen of its children: Ready / Progressing / Degraded with
     their reasons, the backing services' conditions, replica counts, the endpoint, and the live revision
@@ -366,6 +368,14 @@ def platform_status(
                 "pending-run scaling is off: the keda.sh/v1alpha1 ScaledObject API is not served (or "
                 f"LGP_OPERATOR_KEDA=disabled); an HPA ({hpa_api}) scales on CPU and memory only",
             )
+    if pod_security is not None:
+        # Informational: a deployment may run below restricted on purpose (an image that needs root).
+        cond(
+            "PodSecurity",
+            pod_security.restricted,
+            "Restricted" if pod_security.restricted else "BelowRestricted",
+            pod_security.message(),
+        )
     status["conditions"] = conds
     return Verdict({k: v for k, v in status.items() if v is not None}, ready=ready, degraded=degraded)
 
@@ -387,6 +397,13 @@ def status_events(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, s
         out.append((new_deg["reason"], new_deg["message"], True))
     if old.get("liveRevision") != new.get("liveRevision") and new.get("liveRevision"):
         out.append(("RevisionLive", f"revision {new['liveRevision']['id']} is live", False))
+    old_ps, new_ps = get_condition(old, "PodSecurity"), get_condition(new, "PodSecurity")
+    if (
+        new_ps
+        and new_ps["status"] == "False"
+        and (not old_ps or (old_ps.get("status"), old_ps.get("message")) != ("False", new_ps["message"]))
+    ):
+        out.append((new_ps["reason"], new_ps["message"], True))
     old_ready, new_ready = get_condition(old, "Ready"), get_condition(new, "Ready")
     if new_ready and new_ready["status"] == "True" and (not old_ready or old_ready.get("status") != "True"):
         out.append(("Ready", new_ready["message"], False))

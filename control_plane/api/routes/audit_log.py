@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from control_plane.api.common import AUTH_ERRORS
 from control_plane.api.deps import CurrentPrincipal, Limit, Offset, SessionDep
-from control_plane.crud import audit
 from control_plane.models import AuditLogPublic, AuditLogsPublic
+from control_plane.services import audit_log
 
 router = APIRouter(prefix="/audit-log", tags=["audit"], responses=AUTH_ERRORS)
 
@@ -24,7 +24,7 @@ def list_audit_log(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> AuditLogsPublic:
-    rows, count = audit.list_entries(
+    rows, count = audit_log.find(
         session,
         tenant_id=principal.tenant_id,
         resource_type=resource_type,

@@ -12,15 +12,10 @@ from control_plane.api.common import (
     CONFLICT,
     NOT_FOUND,
     WRITE_ERRORS,
-    admit,
     deployment_public,
     revision_public,
 )
-from control_plane.api.deps import BoxDep, CurrentPrincipal, Limit, Offset, SessionDep
-from control_plane.crud import audit
-from control_plane.crud import deployments as crud
-from control_plane.crud import events as events_crud
-from control_plane.crud import revisions as revisions_crud
+from control_plane.api.deps import BoxDep, CurrentPrincipal, Limit, Offset, SessionDep, caller
 from control_plane.models import (
     DeploymentCreate,
     DeploymentPublic,
@@ -35,7 +30,8 @@ from control_plane.models import (
     RevisionPublic,
     RevisionsPublic,
 )
-from control_plane.state_machine import RevisionStatus
+from control_plane.services import Caller, deployments, revisions
+from lgp_contract.statuses import RevisionStatus
 
 router = APIRouter(prefix="/deployments", tags=["deployments"], responses=AUTH_ERRORS)
 
@@ -47,18 +43,7 @@ def create_deployment(
     request: Request, session: SessionDep, principal: CurrentPrincipal, box: BoxDep, body: DeploymentCreate
 ) -> DeploymentPublic:
     """Create a deployment and its first revision (QUEUED, then AWAITING_DEPLOY for the listener)."""
-    admit(request, session, principal, "deployment.create", body=body)
-    d, rev = crud.create_deployment(session, principal=principal, data=body, box=box)
-    audit.record(
-        session,
-        principal=principal,
-        action="deployment.create",
-        resource_type="deployment",
-        resource_id=d.id,
-        changes={**body.model_dump(mode="json"), "revision": rev.number},
-    )
-    session.commit()
-    session.refresh(d)
+    d, _ = deployments.create(caller(request, session, principal, box), body)
     return deployment_public(d)
 
 
@@ -73,15 +58,9 @@ def list_deployments(
     type: DeploymentType | None = None,
     listener_id: uuid.UUID | None = None,
 ) -> DeploymentsPublic:
-    rows, count = crud.list_deployments(
-        session,
-        tenant_id=principal.tenant_id,
-        name=name,
-        status=status,
-        type_=type,
-        listener_id=listener_id,
-        limit=limit,
-        offset=offset,
+    filters = deployments.Filters(name_contains=name, status=status, type=type, listener_id=listener_id)
+    rows, count = deployments.find(
+        session, tenant_id=principal.tenant_id, filters=filters, limit=limit, offset=offset
     )
     return DeploymentsPublic(
         data=[deployment_public(d) for d in rows], count=count, limit=limit, offset=offset
@@ -93,7 +72,7 @@ def get_deployment(
     session: SessionDep, principal: CurrentPrincipal, deployment_id: uuid.UUID
 ) -> DeploymentPublic:
     return deployment_public(
-        crud.get_deployment(session, tenant_id=principal.tenant_id, deployment_id=deployment_id)
+        deployments.get(session, tenant_id=principal.tenant_id, deployment_id=deployment_id)
     )
 
 
@@ -109,21 +88,7 @@ def update_deployment(
     body: DeploymentUpdate,
 ) -> DeploymentPublic:
     """Change settings. When what runs changes, a new revision is created (``latest_revision_id``)."""
-    admit(request, session, principal, "deployment.update", deployment_id=deployment_id, body=body)
-    d, rev = crud.update_deployment(
-        session, principal=principal, deployment_id=deployment_id, data=body, box=box
-    )
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    audit.record(
-        session,
-        principal=principal,
-        action="deployment.update",
-        resource_type="deployment",
-        resource_id=d.id,
-        changes={**changes, "revision": rev.number if rev else None},
-    )
-    session.commit()
-    session.refresh(d)
+    d, _ = deployments.update(caller(request, session, principal, box), deployment_id, body)
     return deployment_public(d)
 
 
@@ -132,18 +97,7 @@ def delete_deployment(
     session: SessionDep, principal: CurrentPrincipal, deployment_id: uuid.UUID
 ) -> DeploymentPublic:
     """Mark it DELETING: the listener deletes its objects, confirms, and the deployment is gone."""
-    d = crud.delete_deployment(session, principal=principal, deployment_id=deployment_id)
-    audit.record(
-        session,
-        principal=principal,
-        action="deployment.delete",
-        resource_type="deployment",
-        resource_id=d.id,
-        changes={"name": d.name},
-    )
-    session.commit()
-    session.refresh(d)
-    return deployment_public(d)
+    return deployment_public(deployments.delete(Caller(session=session, principal=principal), deployment_id))
 
 
 @router.post(
@@ -161,28 +115,7 @@ def create_revision(
     body: RevisionCreate,
 ) -> RevisionPublic:
     """Deploy the current settings again (optionally with a new image) as a new revision."""
-    admit(request, session, principal, "revision.create", deployment_id=deployment_id)
-    rev = revisions_crud.new_revision(
-        session,
-        tenant_id=principal.tenant_id,
-        deployment_id=deployment_id,
-        image=body.image,
-        created_by=principal.actor_id,
-    )
-    audit.record(
-        session,
-        principal=principal,
-        action="revision.create",
-        resource_type="revision",
-        resource_id=rev.id,
-        changes={
-            **body.model_dump(exclude_none=True),
-            "number": rev.number,
-            "deployment_id": str(deployment_id),
-        },
-    )
-    session.commit()
-    session.refresh(rev)
+    rev = revisions.create(caller(request, session, principal), deployment_id, image=body.image)
     return revision_public(rev)
 
 
@@ -197,7 +130,7 @@ def list_revisions(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> RevisionsPublic:
-    rows, count = revisions_crud.list_revisions(
+    rows, count = revisions.find(
         session,
         tenant_id=principal.tenant_id,
         deployment_id=deployment_id,
@@ -219,7 +152,7 @@ def list_events(
     offset: Offset = 0,
 ) -> EventsPublic:
     """What the listener reported and every revision transition, newest first."""
-    rows, count = events_crud.list_events(
+    rows, count = deployments.events(
         session,
         tenant_id=principal.tenant_id,
         deployment_id=deployment_id,

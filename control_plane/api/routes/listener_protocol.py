@@ -1,5 +1,5 @@
-"""/v1/listener/*: what a listener (Authorization: Bearer <token>) calls. docs/listener-protocol.md
-is the contract."""
+"""/v1/listener/*: what a listener (Authorization: Bearer <token>) calls. The messages are the
+contract's (``lgp_contract.protocol``); docs/listener-protocol.md tells the story."""
 
 from __future__ import annotations
 
@@ -11,42 +11,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 from sqlmodel import Session
 
 from control_plane.api.common import AUTH_ERRORS, CONFLICT, NOT_FOUND, WRITE_ERRORS
 from control_plane.api.deps import BoxDep, CurrentListener, SessionDep, SettingsDep
-from control_plane.crud import Principal, audit
-from control_plane.crud import deployments as deployments_crud
-from control_plane.crud import events as events_crud
-from control_plane.crud import listeners as listeners_crud
-from control_plane.crud import revisions as revisions_crud
-from control_plane.models import (
+from control_plane.services import listener_protocol as protocol
+from lgp_contract.protocol import (
     DeploymentReport,
     DesiredState,
     Heartbeat,
     HeartbeatAck,
-    Listener,
     ReportAccepted,
+    RevisionStatusPublic,
     StatusReport,
-    utcnow,
 )
-from control_plane.state_machine import RevisionStatus
 
 router = APIRouter(prefix="/listener", tags=["listener protocol"], responses=AUTH_ERRORS)
-
-
-class RevisionStatusPublic(BaseModel):
-    id: uuid.UUID
-    deployment_id: uuid.UUID
-    number: int
-    status: RevisionStatus
-    status_reason: str | None
-    status_message: str | None
-
-
-def _principal(listener: Listener) -> Principal:
-    return Principal(tenant_id=listener.tenant_id, actor_type="listener", actor_id=str(listener.id))
 
 
 def _etag(version: int) -> str:
@@ -92,8 +72,7 @@ async def desired_state(
 
     def read_version() -> int:
         with Session(engine) as s:
-            current = s.get(Listener, listener_id)
-            return current.state_version if current is not None else -1
+            return protocol.state_version(s, listener_id)
 
     while True:
         ticket = hub.subscribe(listener_id)
@@ -109,18 +88,16 @@ async def desired_state(
     if known is not None and current == known:
         return Response(status_code=304, headers={"ETag": _etag(current)})
 
-    def build() -> dict[str, Any]:
+    def build() -> DesiredState:
         with Session(engine) as s:
-            fresh = s.get(Listener, listener_id)
-            assert fresh is not None
-            return revisions_crud.desired_state(s, listener=fresh, box=box)
+            return protocol.desired_state(s, listener_id=listener_id, box=box)
 
     state = await run_in_threadpool(build)
-    body = DesiredState.model_validate(state).model_dump_json()  # pydantic-core: ~20x jsonable_encoder
+    body = state.model_dump_json()  # pydantic-core: ~20x jsonable_encoder
     return Response(
         content=body,
         media_type="application/json",
-        headers={"ETag": _etag(state["version"]), "Cache-Control": "no-store"},
+        headers={"ETag": _etag(state.version), "Cache-Control": "no-store"},
     )
 
 
@@ -133,24 +110,7 @@ def report_status(
     session: SessionDep, listener: CurrentListener, revision_id: uuid.UUID, body: StatusReport
 ) -> RevisionStatusPublic:
     """A revision transition seen in the cluster. Repeating the current status is a harmless no-op."""
-    rev = revisions_crud.report_status(
-        session,
-        listener=listener,
-        revision_id=revision_id,
-        status=body.status,
-        reason=body.reason,
-        message=body.message,
-    )
-    audit.record(
-        session,
-        principal=_principal(listener),
-        action="revision.status",
-        resource_type="revision",
-        resource_id=rev.id,
-        changes=body.model_dump(exclude_none=True),
-    )
-    session.commit()
-    session.refresh(rev)
+    rev = protocol.report_status(session, listener, revision_id, body)
     return RevisionStatusPublic.model_validate(rev, from_attributes=True)
 
 
@@ -164,9 +124,7 @@ def report(
     session: SessionDep, listener: CurrentListener, deployment_id: uuid.UUID, body: DeploymentReport
 ) -> ReportAccepted:
     """Conditions, Kubernetes events, replica counts and the endpoint of one deployment."""
-    n = events_crud.add_report(session, listener=listener, deployment_id=deployment_id, report=body)
-    session.commit()
-    return ReportAccepted(accepted=n)
+    return ReportAccepted(accepted=protocol.report(session, listener, deployment_id, body))
 
 
 @router.post("/deployments/{deployment_id}/deleted", status_code=204, responses={**NOT_FOUND, **CONFLICT})
@@ -174,22 +132,10 @@ def acknowledge_deletion(
     session: SessionDep, listener: CurrentListener, deployment_id: uuid.UUID
 ) -> Response:
     """The objects of a tombstoned deployment are gone: forget the deployment (409 if it was not deleted)."""
-    d = deployments_crud.purge_deployment(session, listener=listener, deployment_id=deployment_id)
-    audit.record(
-        session,
-        principal=_principal(listener),
-        action="deployment.purge",
-        resource_type="deployment",
-        resource_id=deployment_id,
-        changes={"name": d.name},
-    )
-    session.commit()
+    protocol.acknowledge_deletion(session, listener, deployment_id)
     return Response(status_code=204)
 
 
 @router.post("/heartbeat", response_model=HeartbeatAck, responses=WRITE_ERRORS)
 def heartbeat(session: SessionDep, listener: CurrentListener, body: Heartbeat) -> HeartbeatAck:
-    listeners_crud.heartbeat(session, listener=listener, version=body.version, info=body.info)
-    session.commit()
-    session.refresh(listener)
-    return HeartbeatAck(server_time=utcnow(), version=listener.state_version)
+    return protocol.heartbeat(session, listener, body)

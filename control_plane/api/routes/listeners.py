@@ -5,41 +5,32 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
 
 from control_plane.api.common import AUTH_ERRORS, CONFLICT, NOT_FOUND, WRITE_ERRORS, listener_public
 from control_plane.api.deps import CurrentPrincipal, Limit, Offset, SessionDep, SettingsDep
-from control_plane.crud import audit
-from control_plane.crud import listeners as crud
-from control_plane.models import ListenerCreate, ListenerCreated, ListenerPublic, ListenerUpdate
+from control_plane.models import (
+    Listener,
+    ListenerCreate,
+    ListenerCreated,
+    ListenerPublic,
+    ListenersPublic,
+    ListenerUpdate,
+)
+from control_plane.services import Caller, listeners
 
 router = APIRouter(prefix="/listeners", tags=["listeners"], responses=AUTH_ERRORS)
 
 
-class ListenersPublic(BaseModel):
-    data: list[ListenerPublic]
-    count: int
-    limit: int
-    offset: int
+def _created(listener: Listener, token: str, offline_after: float) -> ListenerCreated:
+    return ListenerCreated(**listener_public(listener, offline_after).model_dump(), token=token)
 
 
 @router.post("", status_code=201, response_model=ListenerCreated, responses={**CONFLICT, **WRITE_ERRORS})
 def create_listener(
     session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep, body: ListenerCreate
 ) -> ListenerCreated:
-    listener, token = crud.create_listener(session, tenant_id=principal.tenant_id, data=body)
-    audit.record(
-        session,
-        principal=principal,
-        action="listener.create",
-        resource_type="listener",
-        resource_id=listener.id,
-        changes=body.model_dump(mode="json"),
-    )
-    session.commit()
-    session.refresh(listener)
-    public = listener_public(listener, settings.listener_offline_after_seconds)
-    return ListenerCreated(**public.model_dump(), token=token)
+    listener, token = listeners.create(Caller(session=session, principal=principal), body)
+    return _created(listener, token, settings.listener_offline_after_seconds)
 
 
 @router.get("", response_model=ListenersPublic)
@@ -50,7 +41,7 @@ def list_listeners(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> ListenersPublic:
-    rows, count = crud.list_listeners(session, tenant_id=principal.tenant_id, limit=limit, offset=offset)
+    rows, count = listeners.find(session, tenant_id=principal.tenant_id, limit=limit, offset=offset)
     return ListenersPublic(
         data=[listener_public(x, settings.listener_offline_after_seconds) for x in rows],
         count=count,
@@ -63,7 +54,7 @@ def list_listeners(
 def get_listener(
     session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep, listener_id: uuid.UUID
 ) -> ListenerPublic:
-    listener = crud.get_listener(session, tenant_id=principal.tenant_id, listener_id=listener_id)
+    listener = listeners.get(session, tenant_id=principal.tenant_id, listener_id=listener_id)
     return listener_public(listener, settings.listener_offline_after_seconds)
 
 
@@ -77,34 +68,14 @@ def update_listener(
     listener_id: uuid.UUID,
     body: ListenerUpdate,
 ) -> ListenerPublic:
-    listener = crud.update_listener(
-        session, tenant_id=principal.tenant_id, listener_id=listener_id, data=body
-    )
-    audit.record(
-        session,
-        principal=principal,
-        action="listener.update",
-        resource_type="listener",
-        resource_id=listener.id,
-        changes=body.model_dump(mode="json", exclude_unset=True),
-    )
-    session.commit()
-    session.refresh(listener)
+    listener = listeners.update(Caller(session=session, principal=principal), listener_id, body)
     return listener_public(listener, settings.listener_offline_after_seconds)
 
 
 @router.delete("/{listener_id}", status_code=204, responses={**NOT_FOUND, **CONFLICT})
 def delete_listener(session: SessionDep, principal: CurrentPrincipal, listener_id: uuid.UUID) -> Response:
     """Refused (409) while deployments use it."""
-    crud.delete_listener(session, tenant_id=principal.tenant_id, listener_id=listener_id)
-    audit.record(
-        session,
-        principal=principal,
-        action="listener.delete",
-        resource_type="listener",
-        resource_id=listener_id,
-    )
-    session.commit()
+    listeners.delete(Caller(session=session, principal=principal), listener_id)
     return Response(status_code=204)
 
 
@@ -113,15 +84,5 @@ def rotate_token(
     session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep, listener_id: uuid.UUID
 ) -> ListenerCreated:
     """A new token (shown once); the old one stops working at once."""
-    listener, token = crud.rotate_token(session, tenant_id=principal.tenant_id, listener_id=listener_id)
-    audit.record(
-        session,
-        principal=principal,
-        action="listener.rotate_token",
-        resource_type="listener",
-        resource_id=listener.id,
-    )
-    session.commit()
-    session.refresh(listener)
-    public = listener_public(listener, settings.listener_offline_after_seconds)
-    return ListenerCreated(**public.model_dump(), token=token)
+    listener, token = listeners.rotate_token(Caller(session=session, principal=principal), listener_id)
+    return _created(listener, token, settings.listener_offline_after_seconds)

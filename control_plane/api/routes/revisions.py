@@ -6,19 +6,17 @@ import uuid
 
 from fastapi import APIRouter, Request
 
-from control_plane.api.common import AUTH_ERRORS, CONFLICT, NOT_FOUND, admit, revision_public
-from control_plane.api.deps import CurrentPrincipal, Limit, Offset, SessionDep
-from control_plane.crud import audit
-from control_plane.crud import events as events_crud
-from control_plane.crud import revisions as crud
+from control_plane.api.common import AUTH_ERRORS, CONFLICT, NOT_FOUND, revision_public
+from control_plane.api.deps import CurrentPrincipal, Limit, Offset, SessionDep, caller
 from control_plane.models import EventKind, EventPublic, EventsPublic, RevisionPublic
+from control_plane.services import Caller, deployments, revisions
 
 router = APIRouter(prefix="/revisions", tags=["revisions"], responses={**AUTH_ERRORS, **NOT_FOUND})
 
 
 @router.get("/{revision_id}", response_model=RevisionPublic)
 def get_revision(session: SessionDep, principal: CurrentPrincipal, revision_id: uuid.UUID) -> RevisionPublic:
-    return revision_public(crud.get_revision(session, tenant_id=principal.tenant_id, revision_id=revision_id))
+    return revision_public(revisions.get(session, tenant_id=principal.tenant_id, revision_id=revision_id))
 
 
 @router.post("/{revision_id}/redeploy", status_code=201, response_model=RevisionPublic, responses=CONFLICT)
@@ -26,38 +24,13 @@ def redeploy(
     request: Request, session: SessionDep, principal: CurrentPrincipal, revision_id: uuid.UUID
 ) -> RevisionPublic:
     """Roll back: a new revision copying this one's settings and secrets."""
-    admit(request, session, principal, "revision.create", revision_id=revision_id)
-    rev = crud.redeploy(
-        session, tenant_id=principal.tenant_id, revision_id=revision_id, created_by=principal.actor_id
-    )
-    audit.record(
-        session,
-        principal=principal,
-        action="revision.redeploy",
-        resource_type="revision",
-        resource_id=rev.id,
-        changes={"source_revision_id": str(revision_id), "number": rev.number},
-    )
-    session.commit()
-    session.refresh(rev)
-    return revision_public(rev)
+    return revision_public(revisions.redeploy(caller(request, session, principal), revision_id))
 
 
 @router.post("/{revision_id}/interrupt", response_model=RevisionPublic, responses=CONFLICT)
 def interrupt(session: SessionDep, principal: CurrentPrincipal, revision_id: uuid.UUID) -> RevisionPublic:
     """Stop a QUEUED, AWAITING_DEPLOY or DEPLOYING revision (409 otherwise)."""
-    rev = crud.interrupt(session, tenant_id=principal.tenant_id, revision_id=revision_id)
-    audit.record(
-        session,
-        principal=principal,
-        action="revision.interrupt",
-        resource_type="revision",
-        resource_id=rev.id,
-        changes={"status": rev.status},
-    )
-    session.commit()
-    session.refresh(rev)
-    return revision_public(rev)
+    return revision_public(revisions.interrupt(Caller(session=session, principal=principal), revision_id))
 
 
 @router.get("/{revision_id}/events", response_model=EventsPublic, tags=["events"])
@@ -69,7 +42,7 @@ def list_events(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> EventsPublic:
-    rows, count = events_crud.list_events(
+    rows, count = deployments.events(
         session, tenant_id=principal.tenant_id, revision_id=revision_id, kind=kind, limit=limit, offset=offset
     )
     return EventsPublic(

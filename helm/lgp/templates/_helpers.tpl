@@ -168,17 +168,6 @@ a comma-separated list (the LGP_*_NAMESPACES format).
 {{- end }}
 {{- end }}
 
-{{/* The restricted container security context every lgp container uses. */}}
-{{- define "lgp.containerSecurityContext" -}}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-runAsNonRoot: true
-capabilities:
-  drop: ["ALL"]
-seccompProfile:
-  type: RuntimeDefault
-{{- end }}
-
 {{/*
 Reuse a value of an existing Secret (the lookup pattern): returns the decoded value of key in the
 Secret named name in the release namespace, or "" when the Secret or the key does not exist (always
@@ -226,6 +215,20 @@ Secret and the Deployment's checksum/secret annotation see the same generated va
 {{- toJson .Values.controlPlane._secretData -}}
 {{- end }}
 
+{{/*
+The peers (JSON) that may reach every deployment's managed Postgres besides its own server pods:
+this release's usage reporter when it runs, and operator.networkPolicy.databasePeers.
+*/}}
+{{- define "lgp.operator.databasePeers" -}}
+{{- $peers := list -}}
+{{- if include "lgp.usageReporter.enabled" . -}}
+{{- $reporter := dict "namespaceSelector" (dict "matchLabels" (dict "kubernetes.io/metadata.name" .Release.Namespace)) "podSelector" (dict "matchLabels" (include "lgp.componentSelectorLabels" (dict "ctx" . "component" "usage-reporter") | fromYaml)) -}}
+{{- $peers = append $peers $reporter -}}
+{{- end -}}
+{{- $peers = concat $peers .Values.operator.networkPolicy.databasePeers -}}
+{{- toJson $peers -}}
+{{- end }}
+
 {{/* Where the usage reporter submits: usageReporter.beaconUrl, or this release's control plane. */}}
 {{- define "lgp.usageReporter.beaconUrl" -}}
 {{- if .Values.usageReporter.beaconUrl }}
@@ -235,4 +238,48 @@ Secret and the Deployment's checksum/secret annotation see the same generated va
 {{- else }}
 {{- fail "usageReporter.beaconUrl is required when controlPlane.enabled is false (or set usageReporter.airgapped.enabled=true)" }}
 {{- end }}
+{{- end }}
+
+{{/*
+A NetworkPolicy for one component's pods. Call with (dict "ctx" $ "component" "operator" "port" 8081
+"from" PEERS "noEgress" BOOL): ingress to TCP port from PEERS (omitted: from anyone; no port: no ingress
+at all), and with noEgress no connection out either.
+*/}}
+{{- define "lgp.networkPolicy" -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "lgp.componentName" (dict "ctx" .ctx "component" .component) }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "lgp.componentLabels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "lgp.componentSelectorLabels" (dict "ctx" .ctx "component" .component) | nindent 6 }}
+  policyTypes:
+    - Ingress
+    {{- if .noEgress }}
+    - Egress
+  egress: []
+    {{- end }}
+  {{- if .port }}
+  ingress:
+    - ports:
+        - protocol: TCP
+          port: {{ .port }}
+      {{- with .from }}
+      from:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+  {{- else }}
+  ingress: []
+  {{- end }}
+{{- end }}
+
+{{/* A NetworkPolicy peer: this release's pods of one component. Call with (dict "ctx" $ "component" C). */}}
+{{- define "lgp.peer" -}}
+podSelector:
+  matchLabels:
+    {{- include "lgp.componentSelectorLabels" . | nindent 4 }}
 {{- end }}

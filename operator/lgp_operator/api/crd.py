@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .models import (
+from lgp_contract.resource import (
     GROUP,
     KIND,
     PLURAL,

@@ -9,15 +9,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..api.models import API_VERSION, KIND, LangGraphPlatformSpec, Revision
+from lgp_contract import names
+from lgp_contract.names import ANNOTATION_REVISION, MAX_NAME
+from lgp_contract.resource import API_VERSION, KIND, LangGraphPlatformSpec, Revision
 
 MANAGER = "lgp-operator"
 ANNOTATION_PREFIX = "lgp.dev"
-REVISION_ANNOTATION = "lgp.dev/revision"
+REVISION_ANNOTATION = ANNOTATION_REVISION
 REVISION_NUMBER_ANNOTATION = "lgp.dev/revision-number"
 RETAINED_LABEL = "lgp.dev/retained"
 PORT = 8000
-MAX_NAME = 40  # longest child suffix is "-api-server" and StatefulSet pods/PVCs add more
 
 
 class InvalidSpec(ValueError):
@@ -80,25 +81,25 @@ def _describe(err: Any) -> str:
     return f"{loc}: {msg}"
 
 
-# ---------------------------------------------------------------- names
+# ---------------------------------------------------------------- names (spelled in lgp_contract.names)
 def api_server_name(cr: Platform) -> str:
-    return f"{cr.name}-api-server"
+    return names.api_server_name(cr.name)
 
 
 def queue_name(cr: Platform) -> str:
-    return f"{cr.name}-queue"
+    return names.queue_name(cr.name)
 
 
 def service_name(cr: Platform) -> str:
-    return cr.name
+    return names.service_name(cr.name)
 
 
 def postgres_name(cr: Platform) -> str:
-    return f"{cr.name}-postgres"
+    return names.postgres_name(cr.name)
 
 
 def redis_name(cr: Platform) -> str:
-    return f"{cr.name}-redis"
+    return names.redis_name(cr.name)
 
 
 # ---------------------------------------------------------------- labels and metadata
@@ -156,6 +157,7 @@ def _template_hash(cr: Platform) -> str:
             "suspend": True,
             "api_server": {"replicas"},
             "queue": {"replicas"},
+            "security": {"network_policy"},
         },
     )
     digest = hashlib.sha256(json.dumps(pod_relevant, sort_keys=True).encode()).hexdigest()

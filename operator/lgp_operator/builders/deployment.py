@@ -19,6 +19,7 @@ from .common import (
     selector_labels,
     target_revision,
 )
+from .security import server_hardening
 
 LICENSE_KEY = "license-key"
 # The official server image's queue-worker entrypoint (LangChain's chart runs queue pods with it); lgp's
@@ -127,6 +128,7 @@ def build_pod_template(
         pod["affinity"] = placement.affinity
     if placement.service_account_name:
         pod["serviceAccountName"] = placement.service_account_name
+    server_hardening(cr).apply(pod, container)
     return {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod}
 
 

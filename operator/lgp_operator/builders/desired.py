@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..podsecurity import Assessment, assess
 from ..settings import OperatorSettings
 from .autoscaling import build_hpa, build_scaled_object
 from .common import NEWEST, Capabilities, Platform, api_server_name, queue_name
 from .deployment import build_api_server_deployment, build_queue_deployment
 from .ingress import build_ingress, ingress_endpoint
+from .networkpolicy import build_network_policies
 from .pdb import build_pdb, wants_pdb
 from .postgres import build_postgres_secret, build_postgres_service, build_postgres_statefulset
 from .redis import build_redis_deployment, build_redis_service
@@ -21,6 +23,7 @@ class DesiredSet:
     objects: list[dict[str, Any]] = field(default_factory=list)
     endpoint: str = ""
     keda: bool = False  # pending-run scaling is on (a ScaledObject, not an HPA)
+    pod_security: Assessment = field(default_factory=Assessment)  # of every pod template built
 
     def identities(self) -> set[tuple[str, str]]:
         return {(o["kind"], o["metadata"]["name"]) for o in self.objects}
@@ -72,9 +75,24 @@ def build_desired(
         if wants_pdb(cr, replicas) and caps.pdb_api:
             objs.append(build_pdb(cr, settings, deployment=deployment, component=component, caps=caps))
     out.keda = bool(spec.autoscaling.enabled and use_keda)
+    objs += build_network_policies(cr, settings)
+    out.pod_security = assess(pod_templates(objs))
     if spec.ingress.enabled:
         objs.append(build_ingress(cr, settings))
         out.endpoint = ingress_endpoint(cr, settings)
     else:
         out.endpoint = cluster_endpoint(cr)
+    return out
+
+
+WORKLOADS = {"api-server": "server", "queue": "server", "postgres": "postgres", "redis": "redis"}
+
+
+def pod_templates(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(workload of spec.security, pod spec) of every Deployment and StatefulSet in ``objects``."""
+    out = []
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "StatefulSet"):
+            component = obj["metadata"]["labels"]["app.kubernetes.io/component"]
+            out.append((WORKLOADS[component], obj["spec"]["template"]["spec"]))
     return out

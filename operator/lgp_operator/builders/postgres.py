@@ -13,6 +13,7 @@ from typing import Any
 
 from ..settings import OperatorSettings
 from .common import Platform, metadata, postgres_name, quantity_map, selector_labels
+from .security import postgres_hardening
 
 PG_PORT = 5432
 PG_USER = "postgres"
@@ -100,6 +101,8 @@ def build_postgres_statefulset(cr: Platform, settings: OperatorSettings) -> dict
     if managed.storage_class_name:
         claim_spec["storageClassName"] = managed.storage_class_name
     claim_meta = {"name": "data", "labels": metadata(cr, name, "postgres")["labels"]}
+    pod: dict[str, Any] = {"containers": [container], "terminationGracePeriodSeconds": 60}
+    postgres_hardening(cr).apply(pod, container)
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -110,7 +113,7 @@ def build_postgres_statefulset(cr: Platform, settings: OperatorSettings) -> dict
             "selector": {"matchLabels": selector_labels(cr, "postgres")},
             "template": {
                 "metadata": {"labels": metadata(cr, name, "postgres")["labels"]},
-                "spec": {"containers": [container], "terminationGracePeriodSeconds": 60},
+                "spec": pod,
             },
             "volumeClaimTemplates": [
                 {

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..settings import OperatorSettings
 from .common import Platform, metadata, quantity_map, redis_name, selector_labels
+from .security import redis_hardening
 
 REDIS_PORT = 6379
 
@@ -32,6 +33,8 @@ def build_redis_deployment(cr: Platform, settings: OperatorSettings) -> dict[str
     res = quantity_map(managed.resources)
     if res:
         container["resources"] = res
+    pod: dict[str, Any] = {"containers": [container]}
+    redis_hardening(cr).apply(pod, container)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -42,7 +45,7 @@ def build_redis_deployment(cr: Platform, settings: OperatorSettings) -> dict[str
             "selector": {"matchLabels": selector_labels(cr, "redis")},
             "template": {
                 "metadata": {"labels": metadata(cr, "", "redis")["labels"]},
-                "spec": {"containers": [container]},
+                "spec": pod,
             },
         },
     }

@@ -23,6 +23,7 @@ PLURALS = {
     "Service": "services",
     "Secret": "secrets",
     "Ingress": "ingresses",
+    "NetworkPolicy": "networkpolicies",
     "PodDisruptionBudget": "poddisruptionbudgets",
     "HorizontalPodAutoscaler": "horizontalpodautoscalers",
     "ScaledObject": "scaledobjects",

@@ -14,6 +14,7 @@ def prunable_kinds(caps: Capabilities, keda_served: bool) -> list[tuple[str, str
         ("apps/v1", "StatefulSet"),
         ("v1", "Service"),
         ("networking.k8s.io/v1", "Ingress"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
     ]
     if caps.pdb_api:
         kinds.append((caps.pdb_api, "PodDisruptionBudget"))

@@ -1,4 +1,5 @@
-"""The listener's HTTP client for the control plane's /v1/listener/* protocol (docs/listener-protocol.md).
+"""The listener's HTTP client for the control plane's /v1/listener/* protocol: it sends and receives the
+contract's messages (``lgp_contract.protocol``; docs/listener-protocol.md tells the story).
 
 Every failure is one of two exceptions: ``Unavailable`` (network error, timeout, 5xx, 429: retry with
 backoff, change nothing) or ``Refused`` (a 4xx the listener cannot fix by retrying). Neither ever
@@ -7,9 +8,19 @@ carries the token or a secret value.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
+
+from lgp_contract.protocol import (
+    PREFIX,
+    DeploymentReport,
+    Heartbeat,
+    HeartbeatAck,
+    RevisionStatusPublic,
+    StatusReport,
+)
 
 
 class Unavailable(Exception):
@@ -36,7 +47,7 @@ class ControlPlaneClient:
     ) -> None:
         self._token = token
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/") + "/v1/listener",
+            base_url=base_url.rstrip("/") + PREFIX,
             timeout=timeout,
             headers={"Authorization": f"Bearer {token}", "User-Agent": "lgp-listener"},
             transport=transport,
@@ -63,7 +74,8 @@ class ControlPlaneClient:
         return r
 
     def desired_state(self, version: int | None, wait: float) -> dict[str, Any] | None:
-        """The desired state, or None when unchanged since ``version`` after waiting ``wait`` s (304)."""
+        """The desired state as sent (``desired.parse`` reads it), or None when unchanged since
+        ``version`` after waiting ``wait`` s (304)."""
         params: dict[str, Any] = {"wait": wait}
         if version is not None:
             params["version"] = version
@@ -73,23 +85,31 @@ class ControlPlaneClient:
         data: dict[str, Any] = r.json()
         return data
 
-    def report_status(
-        self, revision_id: str, status: str, reason: str | None = None, message: str | None = None
-    ) -> dict[str, Any]:
-        body = {"status": status, "reason": reason, "message": message}
-        r = self._call(
-            "POST", f"/revisions/{revision_id}/status", json={k: v for k, v in body.items() if v is not None}
-        )
-        data: dict[str, Any] = r.json()
-        return data
+    def report_status(self, revision_id: str, report: StatusReport) -> RevisionStatusPublic:
+        r = self._call("POST", f"/revisions/{revision_id}/status", json=report.model_dump(exclude_none=True))
+        return _parse(RevisionStatusPublic, r)
 
-    def report(self, deployment_id: str, report: dict[str, Any]) -> None:
-        self._call("POST", f"/deployments/{deployment_id}/report", json=report)
+    def report(self, deployment_id: str, report: DeploymentReport) -> None:
+        self._call("POST", f"/deployments/{deployment_id}/report", json=_body(report))
 
     def acknowledge_deletion(self, deployment_id: str) -> None:
         self._call("POST", f"/deployments/{deployment_id}/deleted")
 
-    def heartbeat(self, version: int | None, info: dict[str, str]) -> dict[str, Any]:
-        r = self._call("POST", "/heartbeat", json={"version": version, "info": info})
-        data: dict[str, Any] = r.json()
-        return data
+    def heartbeat(self, beat: Heartbeat) -> HeartbeatAck:
+        return _parse(HeartbeatAck, self._call("POST", "/heartbeat", json=_body(beat)))
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _body(message: BaseModel) -> Any:
+    """The fields given, as JSON."""
+    return message.model_dump(mode="json", exclude_unset=True)
+
+
+def _parse(model: type[M], r: httpx.Response) -> M:
+    try:
+        return model.model_validate(r.json())
+    except (ValueError, ValidationError):
+        what = f"{r.request.method} {r.request.url.path}"
+        raise Unavailable(f"{what}: the answer is not a {model.__name__}") from None

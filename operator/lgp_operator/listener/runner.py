@@ -1,4 +1,5 @@
-"""The listener process: a long-poll sync loop, a status observer, a heartbeat, and /healthz + /metrics.
+"""The listener process: a long-poll sync loop that applies (``apply.py``), a status observer
+(``observe.py``), a heartbeat, and /healthz + /metrics.
 
 Control plane unreachable: nothing in the cluster changes (no desired state means no action, never
 deletion); retries back off exponentially with jitter up to ``backoff_max_seconds``; sync resumes
@@ -20,13 +21,18 @@ from importlib.metadata import version as dist_version
 from typing import Any
 
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from lgp_contract.protocol import Heartbeat
+from lgp_operator.k8s.kube import Kube, KubeError
+
+from .apply import Applier
 from .client import ControlPlaneClient, Refused, Unavailable
+from .desired import FIELD_MANAGER, Desired, UnreadableState, parse
 from .metrics import ListenerMetrics
+from .observe import Observer
 from .settings import ListenerSettings
-from .sync import Syncer
+from .tracking import Context, Deployments, StatusReporter
 
 log = logging.getLogger("lgp.listener")
 
@@ -57,17 +63,21 @@ class ListenerRunner:
         self.cp = ControlPlaneClient(
             settings.control_plane_url, settings.token.get_secret_value(), verify=settings.ca_bundle or True
         )
-        self.syncer = Syncer(
-            self.cp,
-            api_client,
-            namespaces=settings.namespaces,
+        self.kube = Kube(api_client, manager=FIELD_MANAGER)
+        self.state = Deployments()
+        ctx = Context(
+            cp=self.cp,
+            kube=self.kube,
+            state=self.state,
+            reporter=StatusReporter(self.cp, self.metrics),
             metrics=self.metrics,
-            failure_grace_seconds=settings.failure_grace_seconds,
-            apply_concurrency=settings.apply_concurrency,
+            namespaces=frozenset(settings.namespaces),
         )
+        self.applier = Applier(ctx, apply_concurrency=settings.apply_concurrency)
+        self.observer = Observer(ctx, failure_grace_seconds=settings.failure_grace_seconds)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._last_state: dict[str, Any] | None = None
+        self._last_state: Desired | None = None
         self._dirty = False
         self.http: ThreadingHTTPServer | None = None
 
@@ -116,28 +126,27 @@ class ListenerRunner:
         while not self._stop.is_set():
             try:
                 full = time.monotonic() - last_full >= self.settings.resync_seconds
-                retry = bool(self._dirty or self.syncer.pending_deletions or self.syncer.needs_apply)
+                retry = bool(self._dirty or self.state.pending_deletions or self.state.needs_apply)
                 wait = 2.0 if retry else self.settings.poll_wait_seconds
-                state = self.cp.desired_state(None if full else self.syncer.version, wait)
+                raw = self.cp.desired_state(None if full else self.state.version, wait)
+                state = parse(raw) if raw is not None else None
                 if state is None and retry and self._last_state:
                     state = self._last_state
                 if state is not None:
                     self._last_state = state
                     self._dirty = True
-                    self.syncer.needs_apply = False
-                    self.syncer.apply_state(state, verify=full)
+                    self.state.needs_apply = False
+                    self.applier.apply_state(state, verify=full)
                     self._dirty = False
                     if full:
                         last_full = time.monotonic()
                 self.metrics.last_good_sync = time.time()
                 backoff.reset()
-            except (Unavailable, Refused, ApiException) as e:
-                kind = "poll" if isinstance(e, Unavailable | Refused) else "apply"
+            except (Unavailable, Refused, UnreadableState, KubeError) as e:
+                kind = "apply" if isinstance(e, KubeError) else "poll"
                 self.metrics.errors.labels(kind=kind).inc()
                 delay = backoff.next()
-                log.warning(
-                    "sync failed (%s), retrying in %.1fs: %s", kind, delay, getattr(e, "reason", None) or e
-                )
+                log.warning("sync failed (%s), retrying in %.1fs: %s", kind, delay, e)
                 self._stop.wait(delay)
             except Exception:  # a bug must not kill the loop silently; /healthz stays truthful via metrics
                 self.metrics.errors.labels(kind="internal").inc()
@@ -147,10 +156,10 @@ class ListenerRunner:
     def _observe_loop(self) -> None:
         while not self._stop.wait(self.settings.observe_interval_seconds):
             try:
-                self.syncer.observe()
-            except (Unavailable, ApiException) as e:
+                self.observer.observe()
+            except (Unavailable, KubeError) as e:
                 self.metrics.errors.labels(kind="observe").inc()
-                log.warning("status observation failed: %s", getattr(e, "reason", None) or e)
+                log.warning("status observation failed: %s", e)
             except Exception:
                 self.metrics.errors.labels(kind="internal").inc()
                 log.exception("unexpected error while observing status")
@@ -158,10 +167,10 @@ class ListenerRunner:
     def _heartbeat_loop(self) -> None:
         info = {"listener_version": dist_version("lgp")}
         with contextlib.suppress(Exception):  # the server version is a nicety
-            info["kubernetes"] = client.VersionApi(self.api).get_code().git_version
+            info["kubernetes"] = str(self.kube.request("GET", "/version")["gitVersion"])
         while True:
             try:
-                self.cp.heartbeat(self.syncer.version, info)
+                self.cp.heartbeat(Heartbeat(version=self.state.version, info=info))
             except (Unavailable, Refused) as e:
                 self.metrics.errors.labels(kind="heartbeat").inc()
                 log.warning("heartbeat failed: %s", e)
@@ -185,7 +194,7 @@ class ListenerRunner:
                         {
                             "status": "ok" if ok else "unhealthy",
                             "last_good_sync": runner.metrics.last_good_sync or None,
-                            "version": runner.syncer.version,
+                            "version": runner.state.version,
                         }
                     ).encode()
                     ctype, code = "application/json", 200 if ok else 503

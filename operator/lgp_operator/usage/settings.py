@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from lgp_contract.names import postgres_name
+
 from .reporter import ReporterConfig
 from .targets import ManagedDatabaseSecret
 
@@ -61,12 +63,14 @@ class UsageSettings(BaseSettings):
     target_namespace: str = Field("", description="Namespace tag of explicit targets.")
     tenant: str | None = Field(None, description="Tenant tag (a resource's lgp.dev/tenant label wins).")
     managed_secret_name: str = Field(
-        "{name}-postgres", description="Name template of the operator's managed-Postgres Secret ({name})."
+        postgres_name("{name}"),
+        description="Name template of the operator's managed-Postgres Secret ({name}).",
     )
     managed_secret_uri_key: str = Field("uri", description="Key of the full URI in that Secret.")
     managed_secret_password_key: str = Field("password", description="Key of the password, when no URI key.")
     managed_host: str = Field(
-        "{name}-postgres.{namespace}.svc", description="Host template of the managed Postgres Service."
+        postgres_name("{name}") + ".{namespace}.svc",
+        description="Host template of the managed Postgres Service.",
     )
     kubeconfig: str | None = Field(
         None, description="Kubeconfig; unset: in-cluster config or ~/.kube/config."

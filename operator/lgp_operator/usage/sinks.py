@@ -37,9 +37,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .windows import IDEMPOTENCY_HEADER, MEASURE_NODES, MEASURE_RUNS, Window
+from lgp_contract.usage import IDEMPOTENCY_HEADER, MEASURE_NODES, MEASURE_RUNS, SUBMIT_PATH
 
-SUBMIT_PATH = "/v1/metadata/submit"
+from .windows import Window
 
 
 class SubmitError(RuntimeError):

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-log = logging.getLogger(__name__)
+from lgp_contract.names import ANNOTATION_REVISION, LABEL_TENANT, postgres_name
+from lgp_contract.resource import GROUP, PLURAL, VERSION
+from lgp_contract.usage import TAG_TENANT
 
-GROUP, VERSION, PLURAL = "lgp.dev", "v1alpha1", "langgraphplatforms"
-TENANT_LABEL = "lgp.dev/tenant"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,11 @@ class ManagedDatabaseSecret:
     ``{host}`` template (user ``user_key``'s value or ``postgres``, database ``postgres``).
     """
 
-    name: str = "{name}-postgres"
+    name: str = postgres_name("{name}")
     uri_key: str = "uri"
     password_key: str = "password"  # noqa: S105 (a key name)
     user_key: str = "username"
-    host: str = "{name}-postgres.{namespace}.svc"
+    host: str = postgres_name("{name}") + ".{namespace}.svc"
     port: int = 5432
     database: str = "postgres"
 
@@ -121,10 +122,10 @@ def target_from_body(body: dict[str, Any], uri: str, tenant: str | None = None) 
     tags = {k: str(v) for k, v in labels.items() if k.startswith("lgp.dev/")}
     revision = ((body.get("spec") or {}).get("revision")) or {}
     if revision.get("id"):
-        tags["lgp.dev/revision"] = str(revision["id"])
-    tenant_value = labels.get(TENANT_LABEL) or tenant
+        tags[ANNOTATION_REVISION] = str(revision["id"])
+    tenant_value = labels.get(LABEL_TENANT) or tenant
     if tenant_value:
-        tags["langgraph.platform.tenant"] = str(tenant_value)
+        tags[TAG_TENANT] = str(tenant_value)
     return Target(
         deployment_id=str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}"),
         name=str(meta.get("name", "")),

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-MEASURE_RUNS = "langgraph.platform.runs"
-MEASURE_NODES = "langgraph.platform.nodes"
-TAG_DEPLOYMENT = "langgraph.platform.deployment"
-TAG_DEPLOYMENT_ID = "langgraph.platform.deployment_id"
-TAG_NAMESPACE = "langgraph.platform.namespace"
-TAG_TENANT = "langgraph.platform.tenant"
-TAG_REVISION = "lgp.dev/revision"
+from lgp_contract.usage import (
+    MEASURE_NODES,
+    MEASURE_RUNS,
+    TAG_DEPLOYMENT,
+    TAG_DEPLOYMENT_ID,
+    TAG_NAMESPACE,
+    usage_key,
+)
+
 TAG_REPORTER = "lgp.usage.reporter"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPORTER_ID = "lgp-usage/1"
 
 
@@ -41,16 +41,6 @@ def last_closed_end(now: datetime, window_seconds: int, settle: timedelta) -> da
     at insert, a checkpoint's ``ts`` before its write commits).
     """
     return floor_window(now - settle, window_seconds)
-
-
-def usage_key(deployment_id: str, window_start: datetime) -> str:
-    """The idempotency key of one deployment's window (sent as the Idempotency-Key header).
-
-    The control plane's ``control_plane.licensing.beacon.usage_key`` computes the same value; both
-    are pinned by tests. Stable across restarts, so a resend replaces instead of adding.
-    """
-    start = window_start.astimezone(UTC).isoformat()
-    return hashlib.sha256(f"lgp-usage/v1|{deployment_id}|{start}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def test_desired_state_carries_spec_and_secrets_for_the_owner_only(api: Api) -> 
         entry["revision"]["id"] == d["latest_revision_id"]
         and entry["revision"]["status"] == "AWAITING_DEPLOY"
     )
-    assert entry["revision"]["spec"]["redis"]["external"]["uriSecretRef"] == {
+    assert entry["revision"]["spec"]["redis"]["external"]["secretRef"] == {
         "name": f"{d['name']}-lgp-secrets",
         "key": "REDIS_URI_CUSTOM",
     }

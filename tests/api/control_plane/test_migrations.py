@@ -1,11 +1,15 @@
-"""Alembic migrations: up from an empty database, down to nothing and up again; the models match them;
-`lgp control-plane migrate` and `rotate-keys` work against a real database."""
+"""Alembic migrations: up from an empty database, down to nothing and up again (with revisions stored in the
+old spec shape); the models match them; `lgp control-plane migrate` and `rotate-keys` work against a
+real database."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -16,7 +20,8 @@ from sqlmodel import Session, SQLModel
 from control_plane.core.db import downgrade, migrate
 from control_plane.core.security import SecretBox
 from control_plane.crud import DEFAULT_TENANT_ID
-from control_plane.models import Deployment, Listener
+from control_plane.models import Deployment, DeploymentType, Listener
+from lgp_contract.resource import LangGraphPlatformSpec
 
 OUR_TABLES = {
     "tenant",
@@ -53,6 +58,129 @@ def test_up_down_up(postgres_url: str) -> None:
     migrate(postgres_url)
     assert _tables(postgres_url) >= OUR_TABLES
     migrate(postgres_url)  # idempotent
+
+
+# Revision specs as 0002 stored them (control_plane/spec.py's snapshot "close to the CR"), and the
+# LangGraphPlatform spec the listener made of each (what 0003 must store instead).
+OLD_SPECS: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    (
+        {
+            "image": "ghcr.io/acme/agent:1.0",
+            "revision": {"id": "4e4fa4c3-4697-43f7-a580-8b346617c5e9", "number": 1},
+            "env": [{"name": "LOG_LEVEL", "value": "info"}],
+            "envFrom": [{"secretRef": {"name": "agent-lgp-secrets"}}, {"secretRef": {"name": "shared"}}],
+            "apiServer": {"replicas": 1, "resources": {"requests": {"cpu": "2", "memory": "2Gi"}}},
+            "queue": {"enabled": True, "replicas": 1, "jobsPerWorker": 10},
+            "autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 10},
+            "database": {
+                "type": "external",
+                "external": {"uriSecretRef": {"name": "agent-lgp-secrets", "key": "POSTGRES_URI_CUSTOM"}},
+            },
+            "redis": {"type": "managed", "managed": {"resources": {"requests": {"cpu": "500m"}}}},
+            "ingress": {"enabled": True, "host": "agent.example.com", "path": "/"},
+        },
+        {
+            "image": "ghcr.io/acme/agent:1.0",
+            "revision": {"id": "4e4fa4c3-4697-43f7-a580-8b346617c5e9", "number": 1},
+            "env": [{"name": "LOG_LEVEL", "value": "info"}],
+            "envFromSecret": "agent-lgp-secrets",
+            "envFromSecrets": ["shared"],
+            "apiServer": {"replicas": 1, "resources": {"requests": {"cpu": "2", "memory": "2Gi"}}},
+            "queue": {"enabled": True, "replicas": 1, "jobsPerWorker": 10},
+            "autoscaling": {"enabled": True, "minReplicas": 1, "maxReplicas": 10},
+            "database": {
+                "external": {"secretRef": {"name": "agent-lgp-secrets", "key": "POSTGRES_URI_CUSTOM"}}
+            },
+            "redis": {"managed": {"resources": {"requests": {"cpu": "500m"}}}},
+            "ingress": {"enabled": True, "host": "agent.example.com", "path": "/"},
+        },
+    ),
+    (
+        {
+            "image": "ghcr.io/acme/agent:2.0",
+            "revision": {"id": "4e4fa4c3-4697-43f7-a580-8b346617c5ea", "number": 2},
+            "env": [],
+            "envFrom": [],
+            "apiServer": {"replicas": 1},
+            "queue": {"enabled": False, "replicas": 1, "jobsPerWorker": 10},
+            "autoscaling": {"enabled": False, "minReplicas": 1, "maxReplicas": 1},
+            "database": {"type": "managed", "managed": {"storage": "10Gi"}},
+            "redis": {
+                "type": "external",
+                "external": {"uriSecretRef": {"name": "agent-lgp-secrets", "key": "REDIS_URI_CUSTOM"}},
+            },
+            "ingress": {"enabled": False, "host": None, "path": "/"},
+        },
+        {
+            "image": "ghcr.io/acme/agent:2.0",
+            "revision": {"id": "4e4fa4c3-4697-43f7-a580-8b346617c5ea", "number": 2},
+            "env": [],
+            "apiServer": {"replicas": 1},
+            "queue": {"enabled": False, "replicas": 1, "jobsPerWorker": 10},
+            "autoscaling": {"enabled": False, "minReplicas": 1, "maxReplicas": 1},
+            "database": {"managed": {"storage": "10Gi"}},
+            "redis": {"external": {"secretRef": {"name": "agent-lgp-secrets", "key": "REDIS_URI_CUSTOM"}}},
+            "ingress": {"enabled": False, "path": "/"},
+        },
+    ),
+]
+
+
+def _specs(engine: sa.Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT spec FROM revision ORDER BY number")).scalars())
+
+
+def test_revision_specs_become_the_resource_spec_and_back(postgres_url: str) -> None:
+    migrate(postgres_url, "0002")
+    engine = sa.create_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            ids = {k: uuid.uuid4() for k in ("listener", "deployment")}
+            conn.execute(
+                sa.text(
+                    "INSERT INTO listener (id, tenant_id, name, namespaces, token_prefix, token_hash, "
+                    "state_version, info, created_at, updated_at) VALUES (:id, :t, 'l', '[]', 'p', 'h', 1, "
+                    "'{}', now(), now())"
+                ),
+                {"id": ids["listener"], "t": DEFAULT_TENANT_ID},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO deployment (id, tenant_id, name, type, image, listener_id, namespace, "
+                    "resources, env, secret_refs, database_type, redis_type, secret_names, revision_count, "
+                    "status, replicas, conditions, created_at, updated_at) VALUES (:id, :t, 'agent', "
+                    "'production', 'a:1', :l, 'agents', '{}', '[]', '[]', 'managed', 'managed', '[]', 2, "
+                    "'READY', '{}', '[]', now(), now())"
+                ),
+                {"id": ids["deployment"], "t": DEFAULT_TENANT_ID, "l": ids["listener"]},
+            )
+            for number, (old, _) in enumerate(OLD_SPECS, start=1):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO revision (id, tenant_id, deployment_id, number, status, config, spec, "
+                        "secret_names, created_at, updated_at) VALUES (:id, :t, :d, :n, 'DEPLOYED', '{}', "
+                        "CAST(:spec AS jsonb), '[]', now(), now())"
+                    ),
+                    {
+                        "id": uuid.uuid4(),
+                        "t": DEFAULT_TENANT_ID,
+                        "d": ids["deployment"],
+                        "n": number,
+                        "spec": json.dumps(old),
+                    },
+                )
+        olds, news = [old for old, _ in OLD_SPECS], [new for _, new in OLD_SPECS]
+        migrate(postgres_url)
+        assert _specs(engine) == news
+        for spec in news:  # each is a valid LangGraphPlatform spec, stored as written
+            assert LangGraphPlatformSpec.model_validate(spec).written() == spec
+        downgrade(postgres_url, "0002")
+        assert _specs(engine) == olds
+        migrate(postgres_url)
+        assert _specs(engine) == news
+    finally:
+        engine.dispose()
 
 
 def test_models_match_the_migrations(postgres_url: str) -> None:
@@ -95,7 +223,7 @@ def test_cli_migrate_and_rotate_keys(postgres_url: str) -> None:
                 Deployment(
                     tenant_id=DEFAULT_TENANT_ID,
                     name="d",
-                    type="development",
+                    type=DeploymentType.DEVELOPMENT,
                     image="a:1",
                     listener_id=listener.id,
                     namespace="ns",

@@ -210,7 +210,7 @@ def test_revision_list_filter_and_404(api: Api) -> None:
 def test_reaper_drops_old_events_and_idempotency_records(api: Api, settings: Settings) -> None:
     import sqlalchemy as sa
 
-    from control_plane.core.reaper import reap_once
+    from control_plane.services.maintenance import reap_once
 
     _, lis, d = setup(api)
     lis.status(d["latest_revision_id"], "DEPLOYING")

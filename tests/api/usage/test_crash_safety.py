@@ -18,7 +18,8 @@ from functools import partial
 from pathlib import Path
 
 from lgp_operator.usage.buffer import Buffer
-from lgp_operator.usage.windows import usage_key
+
+from lgp_contract.usage import usage_key
 
 from .conftest import FlakySink, Truth, floor_hour, seed_usage
 

@@ -28,7 +28,8 @@ from lgp_operator.usage.sinks import (
     verify_audit_file,
 )
 from lgp_operator.usage.targets import StaticTargets, Target
-from lgp_operator.usage.windows import usage_key
+
+from lgp_contract.usage import usage_key
 
 from .conftest import FlakySink, create_langgraph_tables, libpq, seed_usage
 
@@ -100,7 +101,7 @@ def test_counts_every_closed_hour_exactly_and_sends_the_original_payload(
         "logs": [],
     }
     assert usage_key("dep-1", T0) in sink.stored
-    # the same value as control_plane.licensing.beacon.usage_key (pinned in tests/unit/licensing)
+    # one function for both planes (lgp_contract.usage), pinned here and in tests/unit/licensing
     assert usage_key("a", datetime(2030, 1, 1, tzinfo=UTC)) == (
         "919dac97247ff882e4e73e459ec3a4c19bd27f5b6c03abfa3a64e619cc84ae6f"
     )

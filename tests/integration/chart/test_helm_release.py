@@ -73,6 +73,9 @@ def survive_upgrades_and_uninstall(helm_config: Any, k8s: Any, namespace: str, r
     first = read_secret(k8s, namespace, f"{release}-control-plane")
     Fernet(first["encryption-keys"].encode())
     assert first["database-url"] == "postgresql://u:p@db:5432/x"
+    # The chart's NetworkPolicies are accepted by the apiserver (not enforced: no network plugin here).
+    policies = client.NetworkingV1Api(k8s).list_namespaced_network_policy(namespace).items
+    assert f"{release}-control-plane" in {p.metadata.name for p in policies}
     apps = client.AppsV1Api(k8s)
     checksum = apps.read_namespaced_deployment(
         f"{release}-control-plane", namespace

@@ -18,7 +18,14 @@ from cryptography.fernet import Fernet
 
 from .conftest import ROOT
 
-COPIED = ["pyproject.toml", "README.md", "lgp_cli", "control_plane", "operator"]  # images/*.Dockerfile
+COPIED = [
+    "pyproject.toml",
+    "README.md",
+    "lgp_cli",
+    "lgp_contract",
+    "control_plane",
+    "operator",
+]  # images/*.Dockerfile
 
 
 @pytest.fixture(scope="module")

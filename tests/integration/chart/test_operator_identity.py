@@ -114,6 +114,9 @@ def test_operator_reconciles_under_the_charts_identity(
         wait("the LangGraphPlatform to be Ready under the chart's identity", 180, ready, proc, log)
         apps = client.AppsV1Api(k8s)
         assert apps.list_namespaced_deployment(ns["managed"]).items, "no children were created"
+        # its NetworkPolicies too (the chart's copy of the operator's RBAC allows them)
+        policies = client.NetworkingV1Api(k8s).list_namespaced_network_policy(ns["managed"]).items
+        assert {p.metadata.name for p in policies} >= {"agent-api-server", "agent-postgres", "agent-redis"}
         lease = client.CoordinationV1Api(k8s).read_namespaced_lease(f"{ns['name']}-operator", ns["release"])
         assert lease.spec.holder_identity
 

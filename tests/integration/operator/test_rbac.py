@@ -1,5 +1,6 @@
 """The operator runs under exactly operator/rbac/operator-rbac.yaml (a ServiceAccount token from the
-TokenRequest API) and still does everything: create every child, prune, autoscale, retain on delete."""
+TokenRequest API) and still does everything: create every child (NetworkPolicies too), prune, autoscale,
+retain on delete."""
 
 from __future__ import annotations
 
@@ -87,10 +88,21 @@ def test_operator_under_its_own_rbac(operator_factory, kube, k8s, cluster, names
         lease = kube.get("coordination.k8s.io/v1", "Lease", system, "lgp-operator")
         assert lease is not None and lease["spec"]["holderIdentity"]
 
+        policies = {"rb-api-server", "rb-queue", "rb-postgres", "rb-redis"}
+        assert {
+            p for p in policies if kube.get("networking.k8s.io/v1", "NetworkPolicy", namespace, p)
+        } == policies
+
         # Pruning under the same identity.
-        apply_spec(kube, "rb", namespace, {**spec, "ingress": {"enabled": False}})
+        off = {"ingress": {"enabled": False}, "security": {"networkPolicy": {"enabled": False}}}
+        apply_spec(kube, "rb", namespace, {**spec, **off})
         wait_for(
             lambda: kube.get("networking.k8s.io/v1", "Ingress", namespace, "rb") is None, 30, "Ingress pruned"
+        )
+        wait_for(
+            lambda: not kube.list("networking.k8s.io/v1", "NetworkPolicy", namespace),
+            30,
+            "NetworkPolicies pruned",
         )
 
         # Deletion: finalizer, garbage collection, the database retained and labelled.

@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from lgp_operator.api.models import LangGraphPlatformStatus
 from lgp_operator.k8s.kube import Kube
 from lgp_operator.reconcile import Reconciler
 from lgp_operator.settings import OperatorSettings
+
+from lgp_contract.resource import LangGraphPlatformStatus
 
 from .conftest import apply_spec, cond, events_for, get_cr, wait_for, wait_ready
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import ROOT
 
@@ -21,7 +22,12 @@ DOCKERFILES = {
     "control-plane": ROOT / "images" / "control-plane.Dockerfile",
     "data-plane": ROOT / "images" / "data-plane.Dockerfile",
 }
-PACKAGE_DIRS = [ROOT / "control_plane", ROOT / "operator" / "lgp_operator", ROOT / "lgp_cli"]
+PACKAGE_DIRS = [
+    ROOT / "control_plane",
+    ROOT / "operator" / "lgp_operator",
+    ROOT / "lgp_cli",
+    ROOT / "lgp_contract",
+]
 
 
 @dataclass
@@ -78,11 +84,12 @@ def test_runs_as_a_non_root_user(image: str) -> None:
     assert users, "the runtime stage sets no USER (it would run as root)"
     uid = users[-1].split(":")[0]
     assert uid.isdigit() and int(uid) >= 10000, f"USER {users[-1]}: use a numeric uid >= 10000"
-    # The chart's pods run as the same uid (runAsNonRoot needs a numeric USER to verify).
-    chart_text = "\n".join(
-        p.read_text() for p in (ROOT / "helm" / "lgp" / "templates").rglob("deployment.yaml")
-    )
-    assert f"runAsUser: {uid}" in chart_text
+    # The chart's pods of this image run as the same uid by default (runAsNonRoot needs a numeric USER
+    # to verify).
+    values = yaml.safe_load((ROOT / "helm" / "lgp" / "values.yaml").read_text())
+    components = ["controlPlane"] if image == "control-plane" else ["listener", "operator", "usageReporter"]
+    for component in components:
+        assert values[component]["podSecurityContext"]["runAsUser"] == int(uid), component
 
 
 @pytest.mark.parametrize("image", sorted(DOCKERFILES))

@@ -16,7 +16,7 @@ VALUES_TEXT = (CHART_DIR / "values.yaml").read_text()
 
 
 # Values that are Kubernetes structures, documented as one value (their keys are Kubernetes' own).
-OPAQUE = {"resources"}
+OPAQUE = {"resources", "podSecurityContext", "securityContext"}
 
 
 def leaf_paths(node: Any, prefix: str = "") -> list[str]:

@@ -1,4 +1,5 @@
-"""Pure deployment logic: type defaults, resource merging, input checks, and the revision spec snapshot."""
+"""Pure deployment logic: type defaults, resource merging, input checks, and the LangGraphPlatform spec a
+revision deploys."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from control_plane.models import DatabaseConfig, EnvVar, Image, RedisConfig, Resources
+from control_plane.models import DatabaseConfig, DeploymentSettings, EnvVar, Image, RedisConfig, Resources
 from control_plane.spec import (
     DEFAULT_RESOURCES,
     FieldError,
-    build_config,
+    build_settings,
     build_spec,
     check_backing,
     check_env,
@@ -158,7 +159,7 @@ def test_image_reference(image: str, ok: bool) -> None:
             adapter.validate_python(image)
 
 
-def _config(**over: Any) -> dict[str, Any]:
+def _settings(**over: Any) -> DeploymentSettings:
     base: dict[str, Any] = {
         "image": "agent:1",
         "resources": resolve_resources("production", None),
@@ -170,51 +171,52 @@ def _config(**over: Any) -> dict[str, Any]:
         "secret_names": ["OPENAI_API_KEY"],
     }
     base.update(over)
-    return build_config(**base)
+    return build_settings(**base)
 
 
-def test_spec_snapshot_is_close_to_the_cr() -> None:
-    spec = build_spec(name="agent", config=_config(), revision_id="r1", revision_number=3)
+def _spec(
+    settings: DeploymentSettings, name: str = "agent", rev: str = "r1", number: int = 3
+) -> dict[str, Any]:
+    """The spec as written (what is stored, sent to the listener and applied)."""
+    return build_spec(name=name, settings=settings, revision_id=rev, revision_number=number).written()
+
+
+def test_the_spec_is_the_custom_resources() -> None:
+    spec = _spec(_settings())
     assert spec["image"] == "agent:1"
     assert spec["revision"] == {"id": "r1", "number": 3}
     assert spec["env"] == [{"name": "A", "value": "1"}]
-    assert spec["envFrom"] == [
-        {"secretRef": {"name": "agent-lgp-secrets"}},
-        {"secretRef": {"name": "shared-keys"}},
-    ]
+    assert [spec["envFromSecret"], *spec["envFromSecrets"]] == ["agent-lgp-secrets", "shared-keys"]
     assert spec["apiServer"] == {
         "replicas": 1,
         "resources": {"requests": {"cpu": "2", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
     }
     assert spec["autoscaling"] == {"enabled": True, "minReplicas": 1, "maxReplicas": 10}
     assert spec["queue"]["enabled"] is True and spec["queue"]["jobsPerWorker"] == 10
-    assert spec["database"]["type"] == "managed" and spec["database"]["managed"]["storage"] == "10Gi"
-    assert spec["redis"]["type"] == "managed"
+    assert "external" not in spec["database"] and spec["database"]["managed"]["storage"] == "10Gi"
+    assert "external" not in spec["redis"] and "managed" in spec["redis"]
     assert spec["ingress"] == {"enabled": True, "host": "agent.example.com", "path": "/"}
 
 
 def test_spec_external_backing_services_reference_the_listener_secret() -> None:
-    cfg = _config(
+    settings = _settings(
         database_type="external", redis_type="external", secret_names=[], secret_refs=[], ingress=None
     )
-    spec = build_spec(name="agent", config=cfg, revision_id="r", revision_number=1)
+    spec = _spec(settings, rev="r", number=1)
     ref = {"name": "agent-lgp-secrets", "key": "POSTGRES_URI_CUSTOM"}
-    assert spec["database"] == {"type": "external", "external": {"uriSecretRef": ref}}
-    assert spec["redis"]["external"]["uriSecretRef"]["key"] == "REDIS_URI_CUSTOM"
-    assert spec["envFrom"] == [{"secretRef": {"name": "agent-lgp-secrets"}}]
+    assert spec["database"] == {"external": {"secretRef": ref}}
+    assert spec["redis"]["external"]["secretRef"]["key"] == "REDIS_URI_CUSTOM"
+    assert spec["envFromSecret"] == "agent-lgp-secrets" and "envFromSecrets" not in spec
     assert spec["ingress"]["enabled"] is False
 
 
 def test_no_secrets_no_secret_reference() -> None:
-    spec = build_spec(
-        name="a", config=_config(secret_names=[], secret_refs=[]), revision_id="r", revision_number=1
-    )
-    assert spec["envFrom"] == []
+    spec = _spec(_settings(secret_names=[], secret_refs=[]), name="a", rev="r", number=1)
+    assert "envFromSecret" not in spec and "envFromSecrets" not in spec
 
 
 def test_fixed_replicas_disable_autoscaling() -> None:
-    cfg = _config(resources=resolve_resources("development", None))
-    spec = build_spec(name="a", config=cfg, revision_id="r", revision_number=1)
+    spec = _spec(_settings(resources=resolve_resources("development", None)), name="a", rev="r", number=1)
     assert spec["autoscaling"] == {"enabled": False, "minReplicas": 1, "maxReplicas": 1}
     assert spec["queue"]["enabled"] is False
 

@@ -72,3 +72,31 @@ def test_unknown_status_is_refused() -> None:
 def test_terminal_statuses_have_no_way_out() -> None:
     for status in ("DEPLOY_FAILED", "INTERRUPTED", "SKIPPED", "REPLACED"):
         assert not any(c == status for c, _, _ in ALLOWED)
+
+
+def test_the_contracts_status_sets_agree_with_the_lifecycle() -> None:
+    """Each named set of lgp_contract.statuses means what the transition table says."""
+    from control_plane.state_machine import TRANSITIONS
+    from lgp_contract import statuses
+
+    leaving = {current for current, _ in TRANSITIONS}
+    assert frozenset(RevisionStatus) - leaving == statuses.TERMINAL  # no status follows
+    interruptible = {c for (c, t), who in TRANSITIONS.items() if t == "INTERRUPTED" and Actor.USER in who}
+    assert interruptible == statuses.UNFINISHED
+    assert {t for (_, t), who in TRANSITIONS.items() if Actor.LISTENER in who} == statuses.REPORTABLE
+    handed_over = {t for (c, t), who in TRANSITIONS.items() if c == "QUEUED" and Actor.SYSTEM in who}
+    taken_up = {t for (c, t), who in TRANSITIONS.items() if c == "AWAITING_DEPLOY" and Actor.LISTENER in who}
+    assert (handed_over | taken_up) & statuses.UNFINISHED == statuses.IN_FLIGHT
+    assert statuses.PENDING == statuses.UNFINISHED - statuses.REPORTABLE  # no listener report yet
+    assert frozenset(RevisionStatus) - statuses.UNFINISHED == statuses.SETTLED
+    assert statuses.PENDING | statuses.IN_FLIGHT == statuses.UNFINISHED
+    assert statuses.NEVER_DEPLOYED < statuses.TERMINAL
+
+
+def test_a_listener_reports_exactly_the_reportable_statuses() -> None:
+    from typing import get_args
+
+    from lgp_contract.protocol import StatusReport
+    from lgp_contract.statuses import REPORTABLE
+
+    assert set(get_args(StatusReport.model_fields["status"].annotation)) == REPORTABLE

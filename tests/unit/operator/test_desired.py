@@ -102,7 +102,13 @@ K120 = Capabilities(pdb_api="policy/v1beta1", hpa_api="autoscaling/v2beta2", ked
     ],
 )
 def test_children_per_spec(settings, spec, caps, expected):
-    assert build_desired(make_cr(spec), settings, caps, postgres_password="pw").identities() == expected
+    # each workload (Deployment, StatefulSet) is fenced by a NetworkPolicy of its name
+    fences = {("NetworkPolicy", name) for kind, name in expected if kind in ("Deployment", "StatefulSet")}
+    assert build_desired(make_cr(spec), settings, caps, postgres_password="pw").identities() == (
+        expected | fences
+    )
+    unfenced = make_cr({**spec, "security": {"networkPolicy": {"enabled": False}}})
+    assert build_desired(unfenced, settings, caps, postgres_password="pw").identities() == expected
 
 
 def test_without_password_the_secret_is_left_out(settings):

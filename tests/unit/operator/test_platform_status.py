@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from lgp_operator.builders.common import Platform
+from lgp_operator.podsecurity import Assessment
 from lgp_operator.status import (
     Observed,
     observed_children,
@@ -432,7 +433,69 @@ def _st(live: str | None = None, **conds: tuple[str, str, str]) -> dict[str, Any
         (_st("r1"), _st("r1"), []),
         ({}, _st(Ready=("True", "Live", "live at x")), [("Ready", "live at x", False)]),
         (_st(Ready=("True", "Live", "a")), _st(Ready=("True", "Live", "b")), []),
+        (
+            _st(PodSecurity=("True", "Restricted", "ok")),
+            _st(PodSecurity=("False", "BelowRestricted", "below restricted: f")),
+            [("BelowRestricted", "below restricted: f", True)],
+        ),
+        (
+            _st(PodSecurity=("False", "BelowRestricted", "m")),
+            _st(PodSecurity=("False", "BelowRestricted", "m")),
+            [],
+        ),
+        (
+            _st(PodSecurity=("False", "BelowRestricted", "m")),
+            _st(PodSecurity=("True", "Restricted", "ok")),
+            [],
+        ),
     ],
 )
 def test_status_events(old, new, events):
     assert status_events(old, new) == events
+
+
+@pytest.mark.parametrize(
+    ("assessment", "status", "reason", "words"),
+    [
+        (Assessment(), "True", "Restricted", "every pod meets the restricted"),
+        (
+            Assessment(
+                (
+                    (
+                        "spec.security.server.podSecurityContext.runAsUser",
+                        "0 (root) is not allowed",
+                        "restricted",
+                    ),
+                )
+            ),
+            "False",
+            "BelowRestricted",
+            "below restricted (meets baseline): spec.security.server.podSecurityContext.runAsUser: 0 (root)",
+        ),
+        (
+            Assessment((("spec.security.redis.containerSecurityContext.privileged", "no", "baseline"),)),
+            "False",
+            "BelowRestricted",
+            "below restricted (below baseline too): spec.security.redis.containerSecurityContext.privileged",
+        ),
+    ],
+)
+def test_pod_security_condition(assessment, status, reason, words):
+    b = body(status={"liveRevision": R1})
+    cr = Platform.from_body(b)
+    verdict = platform_status(
+        b,
+        cr,
+        Observed(children=api()),
+        endpoint="e",
+        keda=False,
+        hpa_api=None,
+        now=NOW,
+        pod_security=assessment,
+    )
+    cond = next(c for c in verdict.status["conditions"] if c["type"] == "PodSecurity")
+    assert (cond["status"], cond["reason"]) == (status, reason)
+    assert cond["message"].startswith(words)
+    assert verdict.ready  # informational: a deployment may run below restricted on purpose
+    refused = refused_status({**b, "status": verdict.status}, ("InvalidSpec", "x"), now=NOW)
+    assert any(c["type"] == "PodSecurity" for c in refused.status["conditions"])  # kept when refused

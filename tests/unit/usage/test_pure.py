@@ -16,7 +16,9 @@ from lgp_operator.usage.targets import (
     parse_static_target,
     target_from_body,
 )
-from lgp_operator.usage.windows import Window, floor_window, last_closed_end, usage_key
+from lgp_operator.usage.windows import Window, floor_window, last_closed_end
+
+from lgp_contract.usage import usage_key
 
 T = datetime(2030, 5, 1, 10, 0, tzinfo=UTC)
 

@@ -1,18 +1,35 @@
 """The LangGraphPlatform custom resource as pydantic models: the single source of the CRD schema.
 
-`make manifests` turns these models into ``crds/langgraphplatforms.yaml`` (see ``crd.py``); the
-operator parses every object it reconciles with the same models, so a rule the API server cannot
-check (Kubernetes 1.20 drops CEL rules) still gives a Degraded condition naming the field.
+`make manifests` turns these models into ``crds/langgraphplatforms.yaml`` (the operator's
+``lgp_operator/api/crd.py``); the operator parses every object it reconciles with the same models, so
+a rule the API server cannot check (Kubernetes 1.20 drops CEL rules) still gives a Degraded condition
+naming the field. The control plane builds a revision's spec as a ``LangGraphPlatformSpec`` and the
+listener applies it as it comes (``protocol.py``).
 
-Field names are camelCase on the wire (aliases) and snake_case in Python.
+Field names are camelCase on the wire (aliases) and snake_case in Python. One module on purpose:
+the whole resource, spec and status, reads as the one schema it is (as kubebuilder's
+``*_types.go`` files do).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, WrapSerializer, model_validator
 from pydantic.alias_generators import to_camel
+
+from .formats import (
+    ABSOLUTE_PATH,
+    CAPABILITY,
+    CIDR,
+    DNS_SUBDOMAIN,
+    ENV_NAME,
+    HOSTNAME,
+    IMAGE_REF,
+    QUANTITY,
+    REVISION_ID,
+    SECRET_KEY,
+)
 
 GROUP = "lgp.dev"
 VERSION = "v1alpha1"
@@ -23,22 +40,6 @@ SINGULAR = "langgraphplatform"
 SHORT_NAMES = ["lgp"]
 
 # ---------------------------------------------------------------- reusable string types
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-IMAGE_REF = (
-    r"^([a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]+)?/)?"
-    r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
-)
-QUANTITY = (
-    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
-    r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
-)
-ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
-REVISION_ID = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-SECRET_KEY = r"^[-._a-zA-Z0-9]+$"  # noqa: S105 (a pattern for Secret keys)
-
 SecretName = Annotated[str, Field(pattern=DNS_SUBDOMAIN, max_length=253)]
 Quantity = Annotated[
     str,
@@ -60,6 +61,11 @@ class Model(BaseModel):
     def wire(self) -> dict[str, Any]:
         """The camelCase form, without unset optional fields."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    def written(self) -> dict[str, Any]:
+        """The camelCase form with only the fields that were given: how a spec is stored, sent to the
+        listener and applied (the API server fills in the defaults)."""
+        return self.model_dump(by_alias=True, exclude_unset=True, exclude_none=True, mode="json")
 
 
 class _Quantity(Model):
@@ -93,12 +99,22 @@ class Resources(Model):
 
 
 def _default_resources() -> Resources:
-    return Resources(requests=ResourceList(cpu="1", memory="1Gi"), limits=ResourceList(memory="2Gi"))
+    return Resources.model_validate(DEFAULT_RESOURCES_WIRE)
 
 
+# Requests and limits on every container by default (a resources object given in the spec replaces these
+# whole: give limits too).
 DEFAULT_RESOURCES_WIRE: dict[str, Any] = {
     "requests": {"cpu": "1", "memory": "1Gi"},
-    "limits": {"memory": "2Gi"},
+    "limits": {"cpu": "2", "memory": "2Gi"},
+}
+POSTGRES_RESOURCES_WIRE: dict[str, Any] = {
+    "requests": {"cpu": "500m", "memory": "512Mi"},
+    "limits": {"cpu": "2", "memory": "1Gi"},
+}
+REDIS_RESOURCES_WIRE: dict[str, Any] = {
+    "requests": {"cpu": "100m", "memory": "128Mi"},
+    "limits": {"cpu": "500m", "memory": "256Mi"},
 }
 
 
@@ -203,9 +219,9 @@ class ManagedDatabase(Model):
         default=None, pattern=DNS_SUBDOMAIN, description="StorageClass of the volume."
     )
     resources: Resources = Field(
-        default_factory=lambda: Resources(requests=ResourceList(cpu="500m", memory="512Mi")),
+        default_factory=lambda: Resources.model_validate(POSTGRES_RESOURCES_WIRE),
         description="Resources of the Postgres container.",
-        json_schema_extra={"default": {"requests": {"cpu": "500m", "memory": "512Mi"}}},
+        json_schema_extra={"default": POSTGRES_RESOURCES_WIRE},
     )
     max_connections: int = Field(default=200, ge=10, le=10000, description="Postgres max_connections.")
     retain_on_delete: bool = Field(
@@ -237,9 +253,9 @@ class ManagedRedis(Model):
         default=None, pattern=IMAGE_REF, description="Redis image; default from the operator."
     )
     resources: Resources = Field(
-        default_factory=lambda: Resources(requests=ResourceList(cpu="100m", memory="128Mi")),
+        default_factory=lambda: Resources.model_validate(REDIS_RESOURCES_WIRE),
         description="Resources of the Redis container.",
-        json_schema_extra={"default": {"requests": {"cpu": "100m", "memory": "128Mi"}}},
+        json_schema_extra={"default": REDIS_RESOURCES_WIRE},
     )
 
 
@@ -392,6 +408,11 @@ class LangGraphPlatformSpec(Model):
         default=False,
         description="Scale the server to zero and remove its autoscaler; Postgres and Redis keep running.",
     )
+    security: Security = Field(
+        default_factory=lambda: Security(),
+        description="Security contexts, service-account token and NetworkPolicies (restricted by default).",
+        json_schema_extra={"default": {}},
+    )
 
     @model_validator(mode="after")
     def _unique_env(self) -> LangGraphPlatformSpec:
@@ -403,9 +424,18 @@ class LangGraphPlatformSpec(Model):
         return self
 
 
+def _as_written(spec, handler):  # no annotations: pydantic then keeps the model's schema
+    return spec.written()
+
+
+WrittenSpec = Annotated[LangGraphPlatformSpec, WrapSerializer(_as_written, when_used="json")]
+"""A spec that travels as written (only the fields given) wherever it is sent as JSON, while the
+schema still documents every field: a revision's spec in the API and in the listener's desired state."""
+
+
 # ---------------------------------------------------------------- status
 ConditionType = Literal[
-    "Ready", "Progressing", "Degraded", "DatabaseReady", "RedisReady", "PendingRunScaling"
+    "Ready", "Progressing", "Degraded", "DatabaseReady", "RedisReady", "PendingRunScaling", "PodSecurity"
 ]
 
 
@@ -413,7 +443,8 @@ class Condition(Model):
     """A condition in the Kubernetes style."""
 
     type: str = Field(
-        description="Ready, Progressing, Degraded, DatabaseReady, RedisReady or PendingRunScaling."
+        description="Ready, Progressing, Degraded, DatabaseReady, RedisReady, PendingRunScaling or "
+        "PodSecurity."
     )
     status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
     reason: str = Field(description="One CamelCase word for programs.")
@@ -492,3 +523,216 @@ class LangGraphPlatform(Model):
     status: LangGraphPlatformStatus | None = Field(
         default=None, description="Observed state, written by the operator."
     )
+
+
+# ---------------------------------------------------------------- security (spec.security)
+# The operator's defaults meet the "restricted" Pod Security Standard; what is set here is merged over
+# them field by field. Anything below "restricted" is reported in the PodSecurity condition.
+
+
+class SeccompProfile(Model):
+    """A seccomp profile (as in a Pod spec)."""
+
+    type: Literal["RuntimeDefault", "Localhost", "Unconfined"] = Field(
+        description="RuntimeDefault (the container runtime's profile), Localhost or Unconfined."
+    )
+    localhost_profile: str | None = Field(
+        default=None, description="With type Localhost: the profile's path on the node."
+    )
+
+
+class LinuxCapabilities(Model):
+    """Linux capabilities to add and drop (as in a container's securityContext)."""
+
+    add: list[Annotated[str, Field(pattern=CAPABILITY)]] | None = Field(
+        default=None, description="Capabilities to add, e.g. NET_BIND_SERVICE."
+    )
+    drop: list[Annotated[str, Field(pattern=CAPABILITY)]] | None = Field(
+        default=None, description="Capabilities to drop; ALL by default."
+    )
+
+
+class SELinuxOptions(Model):
+    """SELinux labels (as in a Pod spec)."""
+
+    user: str | None = Field(default=None, description="SELinux user label.")
+    role: str | None = Field(default=None, description="SELinux role label.")
+    type: str | None = Field(default=None, description="SELinux type label.")
+    level: str | None = Field(default=None, description="SELinux level label.")
+
+
+class Sysctl(Model):
+    """A namespaced sysctl set for the pod."""
+
+    name: str = Field(description="Name of the sysctl.")
+    value: str = Field(description="Value of the sysctl.")
+
+
+class PodSecurityContext(Model):
+    """Pod-level security settings (a subset of a Pod's securityContext), merged over the operator's
+    defaults field by field."""
+
+    run_as_user: int | None = Field(default=None, ge=0, description="UID the containers run as.")
+    run_as_group: int | None = Field(default=None, ge=0, description="Primary GID of the containers.")
+    run_as_non_root: bool | None = Field(
+        default=None, description="Refuse to start a container whose user is root."
+    )
+    fs_group: int | None = Field(
+        default=None, ge=0, description="GID that owns the pod's volumes (and may write to them)."
+    )
+    fs_group_change_policy: Literal["OnRootMismatch", "Always"] | None = Field(
+        default=None, description="When volume ownership is changed to fsGroup."
+    )
+    supplemental_groups: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None, description="More GIDs of the containers' processes."
+    )
+    seccomp_profile: SeccompProfile | None = Field(default=None, description="Seccomp profile of the pod.")
+    se_linux_options: SELinuxOptions | None = Field(default=None, description="SELinux labels of the pod.")
+    sysctls: list[Sysctl] | None = Field(default=None, description="Namespaced sysctls of the pod.")
+
+
+class ContainerSecurityContext(Model):
+    """Container-level security settings (a subset of a container's securityContext), merged over the
+    operator's defaults field by field; they win over the pod's."""
+
+    run_as_user: int | None = Field(default=None, ge=0, description="UID the container runs as.")
+    run_as_group: int | None = Field(default=None, ge=0, description="Primary GID of the container.")
+    run_as_non_root: bool | None = Field(default=None, description="Refuse to start as root.")
+    allow_privilege_escalation: bool | None = Field(
+        default=None, description="Whether a process may gain more privileges than its parent (setuid)."
+    )
+    privileged: bool | None = Field(default=None, description="Run as privileged (host root).")
+    read_only_root_filesystem: bool | None = Field(
+        default=None, description="Mount the image's filesystem read-only (writable paths are emptyDirs)."
+    )
+    capabilities: LinuxCapabilities | None = Field(default=None, description="Capabilities to add and drop.")
+    seccomp_profile: SeccompProfile | None = Field(
+        default=None, description="Seccomp profile of the container."
+    )
+    se_linux_options: SELinuxOptions | None = Field(
+        default=None, description="SELinux labels of the container."
+    )
+    proc_mount: Literal["Default", "Unmasked"] | None = Field(
+        default=None, description="Default (masked /proc) or Unmasked."
+    )
+
+
+class WorkloadSecurity(Model):
+    """Security settings of one kind of pod."""
+
+    pod_security_context: PodSecurityContext | None = Field(
+        default=None, description="Merged over the operator's pod securityContext, field by field."
+    )
+    container_security_context: ContainerSecurityContext | None = Field(
+        default=None, description="Merged over the operator's container securityContext, field by field."
+    )
+
+
+class ServerSecurity(WorkloadSecurity):
+    """Security settings of the api-server and queue-worker pods. Defaults: UID/GID 10001, runAsNonRoot,
+    seccomp RuntimeDefault, no privilege escalation, all capabilities dropped, a read-only root
+    filesystem with an emptyDir on /tmp, no service-account token."""
+
+    automount_service_account_token: bool = Field(
+        default=False,
+        description="Mount the pod's service-account token (only for graphs that call the Kubernetes API).",
+    )
+    writable_paths: list[Annotated[str, Field(pattern=ABSOLUTE_PATH, max_length=1024)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="More absolute paths to mount as emptyDir (writable, lost with the pod) besides /tmp.",
+    )
+
+
+class LabelSelectorRequirement(Model):
+    """One label selector expression."""
+
+    key: str = Field(description="Label key.")
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(
+        description="How key and values relate."
+    )
+    values: list[str] | None = Field(default=None, description="Values for In and NotIn.")
+
+
+class LabelSelector(Model):
+    """A label selector (matchLabels and matchExpressions are ANDed; empty selects everything)."""
+
+    match_labels: StringMap | None = Field(default=None, description="Labels that must all match.")
+    match_expressions: list[LabelSelectorRequirement] | None = Field(
+        default=None, description="Expressions that must all hold."
+    )
+
+
+class IPBlock(Model):
+    """A CIDR range (with exceptions) allowed to connect."""
+
+    cidr: str = Field(pattern=CIDR, description="Range, e.g. 10.0.0.0/8.")
+    except_: list[Annotated[str, Field(pattern=CIDR)]] | None = Field(
+        default=None, alias="except", description="Ranges within cidr that are not allowed."
+    )
+
+
+class NetworkPeer(Model):
+    """Who may connect, as a NetworkPolicy peer: a CIDR range, or pods by namespace and pod labels."""
+
+    ip_block: IPBlock | None = Field(default=None, description="A CIDR range.")
+    namespace_selector: LabelSelector | None = Field(
+        default=None, description="Namespaces (with podSelector: those pods in them)."
+    )
+    pod_selector: LabelSelector | None = Field(
+        default=None, description="Pods (in the resource's namespace unless namespaceSelector is set)."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> NetworkPeer:
+        if self.ip_block is None and self.namespace_selector is None and self.pod_selector is None:
+            raise ValueError("set ipBlock, namespaceSelector or podSelector")
+        if self.ip_block is not None and (self.namespace_selector or self.pod_selector):
+            raise ValueError("ipBlock cannot be combined with namespaceSelector or podSelector")
+        return self
+
+
+class NetworkPolicies(Model):
+    """NetworkPolicies per deployment: only its own api-server and queue pods (and the peers the
+    operator is configured with, e.g. the usage reporter and KEDA) reach its Postgres and Redis; the
+    server pods accept connections on port 8000 from ingressFrom. Enforced only where the cluster's
+    network plugin implements NetworkPolicy."""
+
+    enabled: bool = Field(default=True, description="Create the NetworkPolicies.")
+    ingress_from: list[NetworkPeer] = Field(
+        default_factory=list,
+        description="Who may connect to the server pods on port 8000 (include the ingress controller); "
+        "empty: anyone.",
+    )
+
+
+class Security(Model):
+    """Security of the pods the operator runs. The defaults meet the restricted Pod Security Standard;
+    the condition PodSecurity says when the result does not, and which field makes it so."""
+
+    server: ServerSecurity = Field(
+        default_factory=ServerSecurity,
+        description="The api-server and queue-worker pods.",
+        json_schema_extra={"default": {}},
+    )
+    postgres: WorkloadSecurity = Field(
+        default_factory=WorkloadSecurity,
+        description="The managed Postgres pod. Defaults: UID/GID/fsGroup 999 (the postgres user of the "
+        "images), restricted otherwise, read-only root with emptyDirs on /var/run/postgresql and /tmp.",
+        json_schema_extra={"default": {}},
+    )
+    redis: WorkloadSecurity = Field(
+        default_factory=WorkloadSecurity,
+        description="The managed Redis pod. Defaults: UID/GID 10001, restricted, read-only root with "
+        "emptyDirs on /data and /tmp.",
+        json_schema_extra={"default": {}},
+    )
+    network_policy: NetworkPolicies = Field(
+        default_factory=NetworkPolicies,
+        description="NetworkPolicies of the deployment.",
+        json_schema_extra={"default": {}},
+    )
+
+
+LangGraphPlatformSpec.model_rebuild()
+LangGraphPlatform.model_rebuild()

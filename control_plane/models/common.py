@@ -1,0 +1,68 @@
+"""What every model module shares: the constraint naming convention, timestamps, the formats the API
+checks input with (patterns from ``lgp_contract.formats``), and the error body."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from sqlmodel import Field, SQLModel
+
+from lgp_contract.formats import (
+    CPU_QUANTITY,
+    DNS_LABEL,
+    DNS_SUBDOMAIN,
+    MEMORY_QUANTITY,
+    PINNED_IMAGE_REF,
+    PORTABLE_ENV_NAME,
+)
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# ----------------------------------------------------------------------------------------- formats
+Name = Annotated[str, StringConstraints(min_length=1, max_length=53, pattern=DNS_LABEL)]
+Namespace = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=DNS_LABEL)]
+Image = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=PINNED_IMAGE_REF)]
+Cpu = Annotated[str, StringConstraints(max_length=16, pattern=CPU_QUANTITY)]
+Memory = Annotated[str, StringConstraints(max_length=16, pattern=MEMORY_QUANTITY)]
+EnvName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=PORTABLE_ENV_NAME)]
+SecretValue = Annotated[str, StringConstraints(max_length=32_768)]
+SecretRefName = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)]
+HostName = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)]
+Path = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
+]
+PostgresUri = Annotated[str, StringConstraints(max_length=2048, pattern=r"^postgres(?:ql)?://\S+$")]
+RedisUri = Annotated[str, StringConstraints(max_length=2048, pattern=r"^rediss?://\S+$")]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp(**kw: Any) -> Any:
+    """A timezone-aware timestamp column."""
+    return Field(sa_type=sa.DateTime(timezone=True), **kw)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----------------------------------------------------------------------------------------- errors
+class ErrorDetail(BaseModel):
+    loc: list[str | int] = Field(default_factory=list)
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    detail: str | list[ErrorDetail]

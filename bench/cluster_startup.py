@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kubernetes import client, config
 
-from tests.cluster import Cluster, ensure_binaries
+from lgp_local import Cluster, ensure_binaries
 
 
 def main() -> None:

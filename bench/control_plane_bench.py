@@ -35,8 +35,8 @@ from control_plane.core.db import libpq_dsn, migrate
 from control_plane.core.security import SecretBox, hash_credential
 from control_plane.main import create_app
 from control_plane.spec import build_settings, build_spec, resolve_resources
-from tests.cluster import PostgresServer
-from tests.cluster.procs import free_port
+from lgp_local import PostgresServer
+from lgp_local.procs import free_port
 
 TENANTS = 10
 DEPLOYMENTS = 10_000

@@ -32,10 +32,10 @@ from kubernetes import client, config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.cluster import Cluster, PostgresServer, SimulatedKubelet
-from tests.cluster.crd import install_crd
-from tests.cluster.procs import wait_for
-from tests.integration.listener.conftest import LGP, ControlPlane, Process
+from lgp_local import Cluster, PostgresServer, SimulatedKubelet
+from lgp_local.control_plane import LGP, ControlPlane, Process, listener_argv
+from lgp_local.crd import install_crd
+from lgp_local.procs import wait_for
 
 IMAGE = "registry.example/agent"
 BIG = 50_000
@@ -219,26 +219,7 @@ def main() -> None:
         token.write_text(listener["token"])
         procs.append(
             Process(
-                "listener",
-                [
-                    *LGP,
-                    "listener",
-                    "run",
-                    "--control-plane-url",
-                    cp.url,
-                    "--token-file",
-                    str(token),
-                    "--kubeconfig",
-                    str(cluster.kubeconfig),
-                    "--namespace",
-                    ns,
-                    "--http-port",
-                    "0",
-                    "--http-host",
-                    "127.0.0.1",
-                ],
-                work,
-                dict(os.environ),
+                "listener", listener_argv(cp.url, token, cluster.kubeconfig, [ns]), work, dict(os.environ)
             ).start()
         )
         run(cp, kubelet, api, ns, listener["id"], args.requests)

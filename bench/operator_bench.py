@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.kubeconfig:
         kubeconfig = Path(args.kubeconfig)
     else:
-        from tests.cluster import Cluster
+        from lgp_local import Cluster
 
         print("starting a test cluster (kube-apiserver 1.20 + etcd) ...", flush=True)
         cluster = Cluster.start(controller_manager=False)

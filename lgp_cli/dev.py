@@ -1,17 +1,20 @@
 """`lgp dev` (what `make dev` runs): the whole stack on this machine, until Ctrl-C.
 
-Starts, in order: a Postgres server for the control plane, a Kubernetes cluster (the project's test
-cluster: a real kube-apiserver, etcd and kube-controller-manager on 127.0.0.1, with a SIMULATED
-kubelet because this machine has no container runtime), the LangGraphPlatform CRD, the operator,
-the control plane on http://127.0.0.1:8080, and a listener registered automatically. Then it prints
-the admin key and a first `lgp deployments create` command.
+Starts, in order: a Postgres server for the control plane, a Kubernetes cluster (a real
+kube-apiserver, etcd and kube-controller-manager) with the local node where this machine allows it
+(a REAL kubelet, containerd, kube-proxy, kube-scheduler, and the local stand-ins for CoreDNS and a
+volume provisioner: ``lgp_local.node``), else the SIMULATED kubelet, announced with the reason; the
+LangGraphPlatform CRD, the operator, the control plane on http://127.0.0.1:8080, and a listener
+registered automatically. On the real node it loads the example agent's image and the Postgres and
+Redis images (built here, no registry) and points the operator at them. Then it prints the admin key,
+the command that deploys the example agent, and how to call it from this machine.
 
 With CLUSTER=kind it uses (and if needed creates) a kind cluster from kind-config.yaml; with
 KUBECONFIG set it uses that cluster. Either way nothing is simulated there.
 
 Every process is tracked by PID, and a watchdog stops all of them if this command dies without
-cleaning up; Ctrl-C stops everything and leaves no process behind. Needs a source checkout
-(it uses tests/cluster/).
+cleaning up; Ctrl-C stops everything and leaves no process behind. The local stack is the
+`lgp_local` package; it needs a source checkout for crds/.
 """
 
 from __future__ import annotations
@@ -55,13 +58,15 @@ class DevStack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = Path(tempfile.mkdtemp(prefix="lgp-dev-"))
         (self.workdir / "logs").mkdir()
-        from tests.cluster.procs import ProcessGroup
+        from lgp_local.procs import ProcessGroup
 
         self.group = ProcessGroup(self.workdir)
         self.group.start_watchdog()
         self.pg: Any = None
         self.cluster: Any = None
         self.kubelet: Any = None
+        self.node: Any = None
+        self.images: dict[str, str] = {}
         self.kubeconfig: Path | None = None
         self.simulated = False
         self.admin_key = "lgp-dev-admin-" + secrets.token_urlsafe(24)
@@ -69,7 +74,7 @@ class DevStack:
 
     # ------------------------------------------------------------------ pieces
     def start_postgres(self) -> str:
-        from tests.cluster import PostgresServer
+        from lgp_local import PostgresServer
 
         t0 = time.monotonic()
         self.pg = PostgresServer.start()
@@ -88,8 +93,14 @@ class DevStack:
             self.kubeconfig = Path(os.environ["KUBECONFIG"])
             _say(f"  cluster         KUBECONFIG={self.kubeconfig} (real kubelets; nothing simulated)")
         else:
-            from tests.cluster import Cluster, SimulatedKubelet
+            from lgp_local import Cluster, SimulatedKubelet
+            from lgp_local.node import support
+            from lgp_local.platform_images import builder_missing
 
+            reason = support() or builder_missing()
+            if reason is None:
+                self._start_real_node()
+                return
             t0 = time.monotonic()
             self.cluster = Cluster.start(controller_manager=True)
             self.kubeconfig = self.cluster.kubeconfig
@@ -101,8 +112,41 @@ class DevStack:
                 f"  cluster         {self.cluster.server} (Kubernetes 1.20.2: real kube-apiserver, etcd, "
                 f"controller-manager; {time.monotonic() - t0:.1f}s)"
             )
-            _say("  kubelet         SIMULATED: this machine has no container runtime, so no container runs;")
+            _say(f"  kubelet         SIMULATED: no real node here ({reason}), so no container runs;")
             _say("                  pods are bound to a fake node and marked Running/Ready by a simulator")
+
+    def _start_real_node(self) -> None:
+        from lgp_local.node import STORAGE_CLASS, LocalNode
+        from lgp_local.platform_images import build_platform_images, load_platform_images
+
+        t0 = time.monotonic()
+        _say("  images          building or finding in the cache: the example agent, Postgres, Redis ...")
+        built = build_platform_images()
+        build_s = time.monotonic() - t0
+        t0 = time.monotonic()
+        self.cluster, self.node = LocalNode.start_with_cluster()
+        node_s = time.monotonic() - t0
+        t0 = time.monotonic()
+        self.images = load_platform_images(built, self.node.sock)
+        _say(
+            f"  images          {', '.join(self.images.values())} "
+            f"(built here with no registry, {build_s:.1f}s; loaded into the node, "
+            f"{time.monotonic() - t0:.1f}s)"
+        )
+        self.kubeconfig = self.cluster.kubeconfig
+        net = self.node.net
+        _say(
+            f"  cluster         {self.cluster.server} (Kubernetes 1.20.2: real kube-apiserver, etcd, "
+            f"controller-manager, scheduler; {node_s:.1f}s with the node)"
+        )
+        _say(
+            f"  node            REAL: {self.node.name} (kubelet 1.20.2, containerd, runc, kube-proxy); "
+            f"pods {net.pod_cidr}, Services {net.service_cidr}, both routed from this machine"
+        )
+        _say(
+            f"  stand-ins       DNS for CoreDNS at {net.gateway} (<service>.<namespace>.svc[.cluster.local]);"
+            f" volumes: hostPath under the run dir (StorageClass {STORAGE_CLASS})"
+        )
 
     def _kind(self) -> Path:
         kind = shutil.which("kind")
@@ -130,7 +174,7 @@ class DevStack:
     def install_crd(self) -> None:
         from kubernetes import client, config
 
-        from tests.cluster.crd import install_crd
+        from lgp_local.crd import install_crd
 
         api = config.new_client_from_config(str(self.kubeconfig))
         install_crd(api)
@@ -149,6 +193,9 @@ class DevStack:
 
     def start_operator(self) -> None:
         env = dict(os.environ, LGP_OPERATOR_KUBECONFIG=str(self.kubeconfig))
+        if self.images:  # the real node: managed Postgres and Redis from the images built here
+            env["LGP_OPERATOR_POSTGRES_IMAGE"] = self.images["postgres"]
+            env["LGP_OPERATOR_REDIS_IMAGE"] = self.images["redis"]
         self._spawn("operator", ["operator", "run", "--kubeconfig", str(self.kubeconfig)], env)
         _say(f"  operator        running (log: {self.workdir}/logs/operator.log)")
 
@@ -156,7 +203,7 @@ class DevStack:
         import httpx
         from cryptography.fernet import Fernet
 
-        from tests.cluster.procs import wait_for
+        from lgp_local.procs import wait_for
 
         env = dict(
             os.environ,
@@ -221,6 +268,9 @@ class DevStack:
 
     # ------------------------------------------------------------------ run
     def banner(self) -> None:
+        if self.node is not None:
+            self._real_node_banner()
+            return
         image = "registry.example/agent:1.0" if self.simulated else "langchain/langgraph-api:latest"
         _say(f"""
 lgp is running.
@@ -240,9 +290,38 @@ Logs: {self.workdir}/logs/
 Press Ctrl-C to stop everything.
 """)
 
+    def _real_node_banner(self) -> None:
+        from lgp_local.cluster import cache_dir
+
+        _say(f"""
+lgp is running, on a real node: pods run here in containers.
+
+  export LGP_URL={self.url}
+  export LGP_API_KEY={self.admin_key}
+  export KUBECONFIG={self.kubeconfig}
+  export PATH={cache_dir() / "bin"}:$PATH
+
+Deploy the example agent (examples/agent, built into {self.images["agent"]}) and wait until it is DEPLOYED:
+
+  .venv/bin/lgp deployments create agent --image {self.images["agent"]} --listener {self.listener["id"]} \\
+      --namespace {NAMESPACE} --cpu 250m --memory 512Mi --queue --queue-cpu 250m --queue-memory 512Mi --wait
+
+Call it from this machine (the node routes its Service addresses here):
+
+  export AGENT_URL=http://$(kubectl -n {NAMESPACE} get svc agent -o jsonpath='{{.spec.clusterIP}}'):8000
+  curl $AGENT_URL/ok
+
+Or open {self.url}/ui and sign in with the admin key above.
+Then: .venv/bin/lgp deployments list   |   kubectl -n {NAMESPACE} get lgp,deploy,sts,pvc,pods
+Logs: {self.workdir}/logs/
+Press Ctrl-C to stop everything.
+""")
+
     def stop(self) -> None:
         _say("\nstopping lgp dev ...")
         self.group.stop()  # listener, control plane, operator (reverse start order), then the watchdog
+        if self.node is not None:
+            self.node.stop()
         if self.kubelet is not None:
             self.kubelet.stop(delete_node=False)
         if self.cluster is not None:
@@ -261,11 +340,9 @@ def main(argv: list[str]) -> int:
         help="control plane port (default 8080, env LGP_DEV_PORT)",
     )
     args = p.parse_args(argv)
-    if not (REPO / "tests" / "cluster").is_dir():
-        print("lgp dev needs a source checkout of lgp (it uses tests/cluster/)", file=sys.stderr)
+    if not (REPO / "crds").is_dir():
+        print("lgp dev needs a source checkout of lgp (it installs the CRD from crds/)", file=sys.stderr)
         return 2
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     if not _port_free(args.port):
         print(f"lgp dev: port {args.port} is in use; stop what uses it or set LGP_DEV_PORT", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ control plane never loads the operator and the reverse:
     lgp usage ...           -> lgp_operator.usage.cli:main(argv)
     lgp license ...         -> control_plane.licensing.cli:main(argv)
     lgp dev ...             -> lgp_cli.dev:main(argv)
+    lgp build ...           -> lgp_cli.build:main(argv)
 
 User commands (deployments, revisions, listeners, api-keys, tenants, audit-log, config) talk to a
 control plane over HTTP only: lgp_cli.app:run(argv).
@@ -30,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "usage": ("lgp_operator.usage.cli", "the usage reporter (run)"),
     "license": ("control_plane.licensing.cli", "license keys (issue, verify, keygen)"),
     "dev": ("lgp_cli.dev", "run the whole stack on this machine, for development"),
+    "build": ("lgp_cli.build", "build a LangGraph server image from langgraph.json, without Docker"),
 }
 
 USER_COMMANDS: dict[str, str] = {

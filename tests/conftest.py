@@ -8,10 +8,13 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 TIERS = ("unit", "api", "integration", "e2e")
+# Why the real node could not start on this machine (set by the real_node fixture), for the summary.
+REALNODE_NOT_RUN = pytest.StashKey[str]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -21,6 +24,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = rel.parts[0] if rel.parts else ""
         if tier in TIERS:
             item.add_marker(getattr(pytest.mark, tier))
+        if "realnode" in rel.parts:
+            item.add_marker(pytest.mark.realnode)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    reason = config.stash.get(REALNODE_NOT_RUN, None)
+    if reason:
+        terminalreporter.write_sep("=", "REAL NODE NOT AVAILABLE", red=True, bold=True)
+        terminalreporter.write_line(
+            f"The realnode tests (real pods, the real LangGraph server) did NOT run: {reason}. "
+            "They are reported as skipped, not passed; the simulated kubelet covered the other tiers."
+        )
 
 
 # ---------------------------------------------------------------------------- Kubernetes
@@ -42,7 +57,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     if external:
         yield ExternalCluster(Path(external))
         return
-    from tests.cluster import Cluster, binaries_ready
+    from lgp_local import Cluster, binaries_ready
 
     if not binaries_ready():
         pytest.fail(
@@ -99,7 +114,7 @@ def _session_kubelet(cluster: object, k8s: object) -> Iterator[object]:
     if not getattr(cluster, "simulated", False):
         yield None
         return
-    from tests.cluster import SimulatedKubelet
+    from lgp_local import SimulatedKubelet
 
     kubelet = SimulatedKubelet(k8s).start()
     try:
@@ -131,7 +146,7 @@ def postgres_server() -> Iterator[object]:
     """A real PostgreSQL server (Debian's postgresql) on 127.0.0.1 with a throwaway data directory."""
     if not shutil.which("pg_ctl") and not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
         pytest.fail("PostgreSQL is not installed: run `make deps` (or `make test`, which does)")
-    from tests.cluster import PostgresServer
+    from lgp_local import PostgresServer
 
     server = PostgresServer.start()
     try:
@@ -154,7 +169,7 @@ def postgres_url(postgres_server: object) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[object]:
     """A real Redis server (Debian's redis-server) on 127.0.0.1, persistence off."""
-    from tests.cluster import RedisServer
+    from lgp_local import RedisServer
 
     server = RedisServer.start()
     try:

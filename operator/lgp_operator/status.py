@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from lgp_contract.logs import strip_ansi
+
 from .builders.common import (
     REVISION_ANNOTATION,
     Platform,
@@ -32,6 +34,10 @@ BAD_WAITING = {
     "RunContainerError",
 }
 LAST_MESSAGE_CHARS = 400  # the end of a crashed container's last message, in a condition
+# A container that crashed once and is backing off before its first restart is not yet a failed
+# rollout: the real server's api and queue processes race on migrations against a fresh database and
+# one of them may exit once, then start fine. A crash loop counts from this many restarts on.
+CRASH_LOOP_MIN_RESTARTS = 2
 
 
 def now() -> str:
@@ -84,9 +90,13 @@ def deployment_rollout(live: dict[str, Any] | None, revision_id: str) -> Rollout
     return Rollout(True, f"{name}: {want}/{want} pods updated and available", counts)
 
 
-def pod_failures(pods: list[dict[str, Any]], revision_id: str) -> list[tuple[str, str]]:
+def pod_failures(
+    pods: list[dict[str, Any]], revision_id: str, *, backing_ready: bool = True
+) -> list[tuple[str, str]]:
     """(reason, message) for each container stuck in a bad waiting state. Server pods of an older
-    revision are ignored: only the revision being rolled out counts."""
+    revision are ignored: only the revision being rolled out counts. While the managed database or
+    Redis is not ready (``backing_ready`` False), a server's crash loop is not counted: the real
+    server exits at start when it cannot reach them (its DNS name has no address yet)."""
     out = []
     for pod in pods:
         meta = pod.get("metadata") or {}
@@ -99,6 +109,11 @@ def pod_failures(pods: list[dict[str, Any]], revision_id: str) -> list[tuple[str
         st = pod.get("status") or {}
         for cs in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
             waiting = (cs.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") == "CrashLoopBackOff" and (
+                int(cs.get("restartCount") or 0) < CRASH_LOOP_MIN_RESTARTS
+                or (not backing_ready and component in ("api-server", "queue"))
+            ):
+                continue
             if waiting.get("reason") in BAD_WAITING:
                 msg = f"{component} pod {meta.get('name')}: container {cs.get('name')}: {waiting['reason']}"
                 if waiting.get("message"):
@@ -119,7 +134,7 @@ def _last_exit(container_status: dict[str, Any]) -> str:
     text = f"last exit code {ended.get('exitCode')}"
     if ended.get("reason"):
         text += f" ({ended['reason']})"
-    message = " ".join(str(ended.get("message") or "").split())
+    message = " ".join(strip_ansi(str(ended.get("message") or "")).split())  # servers log in colour
     if message:
         if len(message) > LAST_MESSAGE_CHARS:
             message = "..." + message[-LAST_MESSAGE_CHARS:]
@@ -301,7 +316,7 @@ def platform_status(
     complete = all(r.complete for r in rollouts)
     degraded = seen.problem
     if degraded is None:
-        failures = pod_failures(list(seen.pods), rev.id)
+        failures = pod_failures(list(seen.pods), rev.id, backing_ready=db_ok and redis_ok)
         if failures:
             degraded = (failures[0][0], "; ".join(m for _, m in failures[:3]))
         else:

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import sqlalchemy as sa
 
-from tests.cluster import PostgresServer, wait_deleted
+from lgp_local import PostgresServer, wait_deleted
 
 
 def test_postgres_url_is_a_fresh_empty_database(postgres_url):

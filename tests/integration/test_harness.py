@@ -19,8 +19,8 @@ import yaml
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
 
-from tests.cluster import Cluster, wait_deleted
-from tests.cluster.procs import wait_for
+from lgp_local import Cluster, wait_deleted
+from lgp_local.procs import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -350,7 +350,7 @@ def test_two_clusters_start_side_by_side_and_stop_cleanly(cluster):
 def test_nothing_is_left_behind_when_the_owner_is_killed(tmp_path):
     script = textwrap.dedent("""
         import json, sys, time
-        from tests.cluster import Cluster, PostgresServer
+        from lgp_local import Cluster, PostgresServer
         c = Cluster.start(controller_manager=False)
         pg = PostgresServer.start()
         print(json.dumps({"pids": c.pids() + pg.pids(),

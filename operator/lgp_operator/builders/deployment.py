@@ -29,6 +29,9 @@ from .routing import mount_prefix
 from .security import server_hardening
 
 LICENSE_KEY = "license-key"
+# The official server image's queue-worker entrypoint (LangChain's chart runs queue pods with it); lgp's
+# local images put one at the same path.
+QUEUE_ENTRYPOINT = "/storage/queue_entrypoint.sh"
 
 
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
@@ -40,10 +43,13 @@ def build_env(cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int)
     spec = cr.spec
     env: list[dict[str, Any]] = [{"name": "PORT", "value": str(PORT)}]
     if spec.database.external is not None:
-        ref = spec.database.external.secret_ref
-        env.append(_secret_env("POSTGRES_URI", ref.name, ref.key))
+        db_secret, db_key = spec.database.external.secret_ref.name, spec.database.external.secret_ref.key
     else:
-        env.append(_secret_env("POSTGRES_URI", postgres_name(cr), "uri"))
+        db_secret, db_key = postgres_name(cr), "uri"
+    # langgraph-api reads POSTGRES_URI; the open Postgres runtime (langgraph-runtime-pg) requires
+    # DATABASE_URI and exits without it (realserver REPORT): both, from the same Secret key.
+    env.append(_secret_env("POSTGRES_URI", db_secret, db_key))
+    env.append(_secret_env("DATABASE_URI", db_secret, db_key))
     if spec.redis.external is not None:
         ref = spec.redis.external.secret_ref
         env.append(_secret_env("REDIS_URI", ref.name, ref.key))
@@ -82,18 +88,23 @@ def build_container(
     jobs_per_worker: int,
     resources: Any,
     workload: Workload | None = None,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
     spec = cr.spec
     container: dict[str, Any] = {
         "name": name,
         "image": spec.image,
         "imagePullPolicy": spec.image_pull_policy,
+        # a server that crashes at start leaves its last log line in the pod status (and so in Degraded)
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "env": build_env(cr, settings, jobs_per_worker=jobs_per_worker),
         "startupProbe": _probe("/ok", period=5, failures=60),
         "readinessProbe": _probe("/ok", period=5, failures=3),
         "livenessProbe": _probe("/ok", period=10, failures=6, timeout=5),
     }
+    if command:
+        container["command"] = command
     env_from = ([spec.env_from_secret] if spec.env_from_secret else []) + spec.env_from_secrets
     if env_from:
         container["envFrom"] = [{"secretRef": {"name": n}} for n in env_from]
@@ -175,6 +186,7 @@ def _deployment(
     resources: Any,
     jobs_per_worker: int,
     workload: Workload,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
     container = build_container(
         cr,
@@ -183,6 +195,7 @@ def _deployment(
         jobs_per_worker=jobs_per_worker,
         resources=resources,
         workload=workload,
+        command=command,
     )
     spec: dict[str, Any] = {
         "selector": {"matchLabels": selector_labels(cr, component)},
@@ -222,7 +235,8 @@ def build_api_server_deployment(cr: Platform, settings: OperatorSettings) -> dic
 
 
 def build_queue_deployment(cr: Platform, settings: OperatorSettings) -> dict[str, Any]:
-    """Queue workers: the same image and environment, N_JOBS_PER_WORKER from spec.queue.jobsPerWorker."""
+    """Queue workers: the same image and environment, N_JOBS_PER_WORKER from spec.queue.jobsPerWorker,
+    run by the image's queue entrypoint (the image's default entrypoint is the api server)."""
     spec = cr.spec
     return _deployment(
         cr,
@@ -234,4 +248,5 @@ def build_queue_deployment(cr: Platform, settings: OperatorSettings) -> dict[str
         resources=spec.queue.resources,
         jobs_per_worker=spec.queue.jobs_per_worker,
         workload=spec.queue,
+        command=[QUEUE_ENTRYPOINT],
     )

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from lgp_cli.main import main
-from tests.cluster.control_plane import ControlPlaneProcess
+from lgp_local.control_plane import ControlPlaneProcess
 from tests.stream_lines import StreamLines
 
 REPO = Path(__file__).resolve().parents[3]

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from lgp_cli import config as cfg
+from lgp_local.procs import free_port, wait_for
 from tests.api.cli.conftest import IMAGE, Cli, ControlPlane, unique
-from tests.cluster.procs import free_port, wait_for
 
 
 def test_not_found_is_3(cli: Cli) -> None:

@@ -10,8 +10,8 @@ import re
 import threading
 
 from lgp_cli.app import run
+from lgp_local.procs import wait_for
 from tests.api.cli.conftest import IMAGE, Cli, unique
-from tests.cluster.procs import wait_for
 
 FAST = ("--poll-interval", "0.2")
 

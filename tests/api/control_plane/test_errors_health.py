@@ -11,8 +11,8 @@ import pytest
 
 from control_plane.core.db import migrate
 from control_plane.main import create_app
+from lgp_local import PostgresServer
 from tests.api.control_plane.conftest import ADMIN_KEY, Api, RecordingClient, SecretGuard, make_settings
-from tests.cluster import PostgresServer
 
 
 def test_health_endpoints(client: RecordingClient) -> None:
@@ -201,7 +201,7 @@ def test_server_waits_for_the_database_at_start(secret_guard: SecretGuard) -> No
     import threading
     import time
 
-    from tests.cluster.procs import free_port
+    from lgp_local.procs import free_port
 
     port = free_port()
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/cp"

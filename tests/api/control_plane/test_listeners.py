@@ -17,8 +17,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from lgp_local.procs import free_port
 from tests.api.control_plane.conftest import ADMIN_KEY, Api, ListenerApi
-from tests.cluster.procs import free_port
 
 
 def test_listener_crud_and_token_shown_once(api: Api) -> None:

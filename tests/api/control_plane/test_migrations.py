@@ -278,7 +278,7 @@ def test_cli_serve_with_two_workers(postgres_url: str) -> None:
 
     import httpx
 
-    from tests.cluster.procs import free_port
+    from lgp_local.procs import free_port
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LGP_")}

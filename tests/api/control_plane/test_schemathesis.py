@@ -19,11 +19,11 @@ from schemathesis.core.parameters import ParameterLocation
 
 from control_plane.core.config import Settings
 from control_plane.main import create_app
+from lgp_local.procs import free_port
 from tests.api.control_plane.conftest import (
     ADMIN_KEY,
     make_settings,
 )
-from tests.cluster.procs import free_port
 
 # Two configured expectations. Input the schema allows may still break a rule the schema cannot express
 # (an unknown listener id, a namespace the listener may not manage, min_replicas > max_replicas, a

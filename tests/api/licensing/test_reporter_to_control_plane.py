@@ -14,8 +14,8 @@ from typing import Any
 
 import psycopg
 
+from lgp_local.control_plane import LGP, ControlPlane
 from tests.api.usage.conftest import create_langgraph_tables, floor_hour, seed_usage
-from tests.integration.listener.conftest import LGP, ControlPlane
 
 REPO = Path(__file__).resolve().parents[3]
 

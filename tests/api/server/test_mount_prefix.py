@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cluster.cluster import cache_root
+from lgp_local.cache import cache_root
 
 SERVER = (
     "langgraph-api==0.11.1",

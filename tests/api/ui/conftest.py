@@ -172,7 +172,10 @@ def tenant(ui_server: Server) -> Tenant:
     return Tenant(key=key, listener=r.json(), server=ui_server)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: playwright's sync API keeps an asyncio loop running in the main thread
+# while it is open, and every later test's asyncio.run() would fail ("cannot be called from a running
+# event loop").
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (make deps installs it)")

@@ -22,7 +22,7 @@ from cryptography.fernet import Fernet
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.cluster.procs import free_port, wait_for
+from lgp_local.procs import free_port, wait_for
 
 from .conftest import CHART_DIR, ROOT
 from .test_rbac import GROUP, PLURAL, VERSION

@@ -5,8 +5,6 @@ and the SIMULATED kubelet (no container runtime here)."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,96 +14,11 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.cluster.control_plane import LGP, ControlPlaneProcess
-from tests.cluster.crd import install_crd
-from tests.cluster.procs import wait_for
+from lgp_local.control_plane import LGP, ControlPlane, Process
+from lgp_local.crd import install_crd
+from lgp_local.procs import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def _logfile(tmp: Path, name: str) -> Any:
-    return open(tmp / f"{name}.log", "ab")
-
-
-class ControlPlane(ControlPlaneProcess):
-    """The control plane process, with the API calls the listener tests and the benchmark make."""
-
-    def __init__(self, database_url: str, workdir: Path) -> None:
-        super().__init__(database_url, workdir, {"LGP_LONG_POLL_MAX_SECONDS": "30"})
-        self.http = self.api(self.admin_key)
-
-    # ---------------------------------------------------------------- API helpers
-    def call(self, method: str, path: str, **kw: Any) -> Any:
-        r = self.http.request(method, path, **kw)
-        assert r.status_code < 400, f"{method} {path}: {r.status_code} {r.text}"
-        return r.json() if r.content else None
-
-    def create_listener(self, namespaces: list[str]) -> dict[str, Any]:
-        result: dict[str, Any] = self.call(
-            "POST", "/listeners", json={"name": f"l-{uuid.uuid4().hex[:8]}", "namespaces": namespaces}
-        )
-        return result
-
-    def revisions(self, deployment_id: str) -> list[dict[str, Any]]:
-        data: list[dict[str, Any]] = self.call("GET", f"/deployments/{deployment_id}/revisions")["data"]
-        return data
-
-    def revision(self, revision_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = self.call("GET", f"/revisions/{revision_id}")
-        return data
-
-    def wait_revision(self, revision_id: str, statuses: set[str], timeout: float = 90) -> dict[str, Any]:
-        def done() -> dict[str, Any] | None:
-            rev = self.revision(revision_id)
-            return rev if rev["status"] in statuses else None
-
-        try:
-            return wait_for(
-                done, timeout=timeout, what=f"revision {revision_id} to reach {statuses}", interval=0.2
-            )
-        except TimeoutError as e:
-            raise AssertionError(f"{e}; it is {self.revision(revision_id)['status']}") from None
-
-
-class Process:
-    """A data-plane process (operator or listener) that can be killed and started again."""
-
-    def __init__(self, name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None) -> None:
-        self.name, self.argv, self.workdir = name, argv, workdir
-        self.env = env or dict(os.environ)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Process:
-        self.proc = subprocess.Popen(
-            self.argv,
-            env=self.env,
-            cwd=REPO,
-            stdout=_logfile(self.workdir, self.name),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log(self) -> str:
-        return (self.workdir / f"{self.name}.log").read_text(errors="replace")
 
 
 @pytest.fixture(scope="module")

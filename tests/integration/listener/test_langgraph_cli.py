@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.cluster.procs import wait_for
+from lgp_local.procs import wait_for
 from tests.langgraph_cli import DIGEST_A, DIGEST_B, LangGraphCli
 
 from .conftest import platform

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from kubernetes import client
 
-from tests.cluster.procs import wait_for
+from lgp_local.procs import wait_for
 
 from .conftest import platform, wait_gone
 

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from lgp_contract.logs import parse_time
-from tests.cluster.procs import wait_for
+from lgp_local.procs import wait_for
 
 from .conftest import platform
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 from lgp_operator.k8s.kube import Kube
 
-from tests.cluster.procs import free_port
+from lgp_local.procs import free_port
 
 from .conftest import apply_spec, cond, events_for, get_cr, wait_for, wait_ready
 

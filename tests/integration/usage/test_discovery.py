@@ -22,8 +22,8 @@ from lgp_operator.usage.reporter import Reporter, ReporterConfig
 from lgp_operator.usage.sinks import HttpSink
 from lgp_operator.usage.targets import KubernetesTargets, TargetError
 
+from lgp_local.crd import install_crd
 from tests.api.usage.conftest import FlakySink, floor_hour, seed_usage
-from tests.cluster.crd import install_crd
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -71,6 +71,7 @@ def test_jobs_per_worker(settings, spec, api_jobs, queue_jobs):
 def test_database_and_redis_uris(settings, spec, postgres, redis):
     env = _env(build_api_server_deployment(make_cr(spec), settings))
     assert env["POSTGRES_URI"] == postgres
+    assert env["DATABASE_URI"] == postgres  # the open Postgres runtime requires it (realserver REPORT)
     assert env["REDIS_URI"] == redis
     assert env["PORT"] == "8000"
 
@@ -170,3 +171,12 @@ def test_no_prestop_when_drain_is_zero(settings):
     )
     assert "lifecycle" not in _container(dep)
     assert dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 60
+
+
+def test_queue_workers_run_the_queue_entrypoint_and_crashes_report_their_last_log_line(settings):
+    cr = make_cr({"queue": {"enabled": True}})
+    api, queue = build_api_server_deployment(cr, settings), build_queue_deployment(cr, settings)
+    assert "command" not in _container(api)  # the image's entrypoint serves the api
+    assert _container(queue)["command"] == ["/storage/queue_entrypoint.sh"]
+    for dep in (api, queue):
+        assert _container(dep)["terminationMessagePolicy"] == "FallbackToLogsOnError"

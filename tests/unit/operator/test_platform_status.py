@@ -64,9 +64,13 @@ def backing(db_ready: int = 1, redis_available: int = 1) -> dict[tuple[str, str]
 
 
 def pod(
-    reason: str, rev: str = "r2", message: str = "", last: dict[str, Any] | None = None
+    reason: str, rev: str = "r2", message: str = "", last: dict[str, Any] | None = None, restarts: int = 3
 ) -> dict[str, Any]:
-    cs: dict[str, Any] = {"name": "api-server", "state": {"waiting": {"reason": reason, "message": message}}}
+    cs: dict[str, Any] = {
+        "name": "api-server",
+        "state": {"waiting": {"reason": reason, "message": message}},
+        "restartCount": restarts,
+    }
     if last is not None:
         cs["lastState"] = {"terminated": last}
     return {
@@ -157,10 +161,26 @@ CASES: list[tuple[str, Any, Any, Any, Any, tuple[str, str, str, str, str, str]]]
     (
         "crash loop",
         None,
-        api(available=0),
+        {**api(available=0), **backing()},
         [pod("CrashLoopBackOff", message="back-off 10s restarting failed container", last=CRASH)],
         None,
         ("False", "CrashLoopBackOff", "False", "Stalled", "CrashLoopBackOff", "r1"),
+    ),
+    (
+        "one crash, before the first restart, is not yet a crash loop",
+        None,
+        {**api(available=0), **backing()},
+        [pod("CrashLoopBackOff", message="back-off 10s restarting failed container", restarts=1)],
+        None,
+        ("False", "RollingOut", "True", "RollingOut", "AsExpected", "r1"),
+    ),
+    (
+        "the server crashing while its database starts is not failing yet",
+        None,
+        {**api(available=0), **backing(db_ready=0)},
+        [pod("CrashLoopBackOff", message="back-off 20s restarting failed container", last=CRASH)],
+        None,
+        ("False", "RollingOut", "True", "RollingOut", "AsExpected", "r1"),
     ),
     (
         "an old revision's crashing pod does not count",
@@ -251,18 +271,20 @@ def test_degraded_messages_name_the_pod_and_say_why():
         "ImagePullBackOff: Back-off pulling image x:2"
     )
     # a crash loop carries how the last run ended: its exit code and the end of its message
-    _, conds = run(None, api(available=0), [pod("CrashLoopBackOff", message="back-off 10s", last=CRASH)])
+    _, conds = run(
+        None, {**api(available=0), **backing()}, [pod("CrashLoopBackOff", message="back-off 10s", last=CRASH)]
+    )
     assert conds["Degraded"]["message"] == (
         "api-server pod demo-api-server-abc: container api-server: CrashLoopBackOff: back-off 10s; "
         "last exit code 1 (Error): Traceback ... KeyError: 'OPENAI_API_KEY'"
     )
     assert conds["Ready"]["message"] == conds["Degraded"]["message"]
     # without a last state, only the waiting reason
-    _, conds = run(None, api(available=0), [pod("CrashLoopBackOff", message="back-off 10s")])
+    _, conds = run(None, {**api(available=0), **backing()}, [pod("CrashLoopBackOff", message="back-off 10s")])
     assert conds["Degraded"]["message"].endswith("CrashLoopBackOff: back-off 10s")
     # a long last message keeps its end, where the error is
     long = {"exitCode": 2, "message": "x" * 1000 + " the real error"}
-    _, conds = run(None, api(available=0), [pod("CrashLoopBackOff", last=long)])
+    _, conds = run(None, {**api(available=0), **backing()}, [pod("CrashLoopBackOff", last=long)])
     assert (
         conds["Degraded"]["message"].endswith("x the real error") and len(conds["Degraded"]["message"]) < 520
     )

@@ -70,7 +70,8 @@ def _pod(component: str, rev: str | None, reason: str | None, deleting: bool = F
     }
     if deleting:
         meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    return {"metadata": meta, "status": {"containerStatuses": [{"name": "c", "state": state}]}}
+    status = {"name": "c", "state": state, "restartCount": 2 if reason == "CrashLoopBackOff" else 0}
+    return {"metadata": meta, "status": {"containerStatuses": [status]}}
 
 
 @pytest.mark.parametrize(
@@ -89,6 +90,35 @@ def test_pod_failures(pods, reasons):
     assert [r for r, _ in failures] == reasons
     for _, msg in failures:
         assert "pod" in msg and "Back-off" in msg
+
+
+def test_a_crash_loop_names_the_last_exit_and_log_without_terminal_colours():
+    pod = _pod("api-server", "r2", "CrashLoopBackOff")
+    pod["status"]["containerStatuses"][0]["lastState"] = {
+        "terminated": {
+            "exitCode": 3,
+            "reason": "Error",
+            "message": "starting\n\x1b[31mKeyError\x1b[0m: 'REDIS_URI'\n",
+        }
+    }
+    ((reason, msg),) = pod_failures([pod], "r2")
+    assert reason == "CrashLoopBackOff"
+    assert msg.endswith("last exit code 3 (Error): starting KeyError: 'REDIS_URI'")  # no colour codes
+    pod["status"]["containerStatuses"][0]["lastState"] = {}
+    assert "last exit" not in pod_failures([pod], "r2")[0][1]
+
+
+def test_one_crash_before_the_first_restart_is_not_yet_a_crash_loop():
+    pod = _pod("queue", "r2", "CrashLoopBackOff")
+    pod["status"]["containerStatuses"][0]["restartCount"] = 1
+    assert pod_failures([pod], "r2") == []
+
+
+def test_servers_crashing_while_their_database_starts_are_not_failing_yet():
+    server, db = _pod("api-server", "r2", "CrashLoopBackOff"), _pod("postgres", None, "CrashLoopBackOff")
+    assert [r for r, _ in pod_failures([server, db], "r2", backing_ready=False)] == ["CrashLoopBackOff"]
+    assert "postgres pod" in pod_failures([server, db], "r2", backing_ready=False)[0][1]
+    assert len(pod_failures([server, db], "r2", backing_ready=True)) == 2
 
 
 def test_condition_keeps_transition_time_when_status_is_unchanged():

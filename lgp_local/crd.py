@@ -10,7 +10,7 @@ from kubernetes import client
 
 from .procs import wait_for
 
-LGP_CRD = Path(__file__).resolve().parents[2] / "crds" / "langgraphplatforms.yaml"
+LGP_CRD = Path(__file__).resolve().parents[1] / "crds" / "langgraphplatforms.yaml"
 
 
 def install_crd(api: client.ApiClient, path: Path = LGP_CRD, timeout: float = 30) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Process plumbing shared by the test servers: free ports, readiness waits, and a watchdog.
 
-Every server the harness starts is recorded in a state file (PIDs and directories). A detached
-watchdog process polls the owner's PID; when the owner dies without calling ``stop()`` (SIGKILL,
-a crashed pytest), the watchdog kills the recorded PIDs and removes the recorded directories.
+Every server the harness starts is recorded in a state file (PIDs, cgroups and directories). A
+detached watchdog process polls the owner's PID; when the owner dies without calling ``stop()``
+(SIGKILL, a crashed pytest), the watchdog kills the recorded PIDs, then every process left in the
+recorded cgroups (the local node's containers, shims and daemons), removes those cgroups, and
+removes the recorded directories.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class ProcessExited(RuntimeError):
+    """A server exited while we waited for it: ``wait_for`` raises it at once instead of retrying."""
+
+
 def wait_for(predicate: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.1) -> T:
     """Poll ``predicate`` until it returns something truthy; raise TimeoutError naming ``what``."""
     deadline = time.monotonic() + timeout
@@ -37,6 +43,8 @@ def wait_for(predicate: Callable[[], T | None], *, timeout: float, what: str, in
     while time.monotonic() < deadline:
         try:
             result = predicate()
+        except ProcessExited:
+            raise
         except Exception as exc:  # the server may not answer yet
             last_exc = exc
         else:
@@ -64,6 +72,50 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def cgroup_pids(root: Path) -> list[int]:
+    """Every process in the cgroup ``root`` and below (cgroup v1 or v2 ``cgroup.procs`` files)."""
+    pids: list[int] = []
+    for procs in root.rglob("cgroup.procs") if root.is_dir() else []:
+        with contextlib.suppress(OSError, ValueError):
+            pids += [int(x) for x in procs.read_text().split()]
+    return pids
+
+
+def kill_cgroups(roots: list[Path], timeout: float = 20.0) -> None:
+    """SIGKILL every process in these cgroup subtrees until they are empty, then remove the cgroups,
+    deepest first. A process forked while we kill is found on the next pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = [p for r in roots for p in cgroup_pids(r)]
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+    for root in roots:
+        # an emptied cgroup can be removed a moment after its last process is reaped
+        while root.is_dir() and time.monotonic() < deadline:
+            for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+            with contextlib.suppress(OSError):
+                root.rmdir()
+            if root.is_dir():
+                time.sleep(0.05)
+
+
+def remove_dirs(dirs: list[Path], timeout: float = 10.0) -> None:
+    """Remove directories; retried until the deadline, since a dying mount namespace may still hold
+    a mount below them for a moment."""
+    deadline = time.monotonic() + timeout
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+        while d.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def terminate(pids: list[int], grace: float = 5.0) -> None:
     """SIGTERM every PID, then SIGKILL what is still alive after ``grace`` seconds."""
     for pid in pids:
@@ -86,6 +138,7 @@ class ProcessGroup:
         self.state_file = workdir / "state.json"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.extra_dirs: list[Path] = []
+        self.cgroups: list[Path] = []
         self.owner_pid = owner_pid if owner_pid is not None else os.getpid()
         self._watchdog: subprocess.Popen[bytes] | None = None
         self._save()
@@ -93,6 +146,7 @@ class ProcessGroup:
     def _save(self) -> None:
         state = {
             "pids": {name: p.pid for name, p in self.procs.items()},
+            "cgroups": [str(c) for c in self.cgroups],
             "dirs": [str(d) for d in [*self.extra_dirs, self.workdir]],
         }
         tmp = self.state_file.with_suffix(".tmp")
@@ -101,6 +155,11 @@ class ProcessGroup:
 
     def add_dir(self, path: Path) -> None:
         self.extra_dirs.append(path)
+        self._save()
+
+    def add_cgroup(self, path: Path) -> None:
+        """A cgroup subtree whose every process is killed, and which is removed, on stop."""
+        self.cgroups.append(path)
         self._save()
 
     def spawn(
@@ -131,12 +190,12 @@ class ProcessGroup:
     def start_watchdog(self) -> None:
         """Start a detached process that cleans up if the owner dies without calling stop()."""
         self._watchdog = subprocess.Popen(
-            [sys.executable, "-m", "tests.cluster.procs", str(self.owner_pid), str(self.state_file)],
+            [sys.executable, "-m", "lgp_local.procs", str(self.owner_pid), str(self.state_file)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=Path(__file__).resolve().parents[1],
         )
 
     def pids(self) -> list[int]:
@@ -157,9 +216,8 @@ class ProcessGroup:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=5)
         self.procs.clear()
-        for d in self.extra_dirs:
-            shutil.rmtree(d, ignore_errors=True)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        kill_cgroups(self.cgroups)
+        remove_dirs([*self.extra_dirs, self.workdir])
 
 
 def _watchdog_main(owner_pid: int, state_file: Path) -> None:
@@ -172,8 +230,8 @@ def _watchdog_main(owner_pid: int, state_file: Path) -> None:
     except (OSError, ValueError):
         return
     terminate([int(p) for p in state["pids"].values()][::-1])
-    for d in state["dirs"]:
-        shutil.rmtree(d, ignore_errors=True)
+    kill_cgroups([Path(c) for c in state.get("cgroups", [])])
+    remove_dirs([Path(d) for d in state["dirs"]])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,3 @@
+module lgp.dev/pause
+
+go 1.21

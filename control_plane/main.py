@@ -27,13 +27,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from control_plane.api import openapi
+from control_plane.api import langgraph, openapi
 from control_plane.api.main import api_router
 from control_plane.api.middleware import RETRY_AFTER_SECONDS, BodyMiddleware, MetricsMiddleware
 from control_plane.api.routes import health
 from control_plane.api.strict import UnknownQueryParameter, allowed_methods, reject_unknown_query
 from control_plane.core.config import Settings
-from control_plane.core.db import libpq_dsn, make_engine, migrate, wait_for_database
+from control_plane.core.db import (
+    LOG_CHANNEL,
+    NOTIFY_CHANNEL,
+    libpq_dsn,
+    make_engine,
+    migrate,
+    wait_for_database,
+)
 from control_plane.core.metrics import Metrics
 from control_plane.core.notify import Hub, NotifyListener
 from control_plane.core.reaper import Reaper
@@ -142,7 +149,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()  # type: ignore[call-arg]
     engine = make_engine(settings)
-    hub = Hub()
+    hub, log_hub = Hub(), Hub()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -154,7 +161,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if settings.migrate_on_start:
             await run_in_threadpool(migrate, settings.database_url)
-        notifier = NotifyListener(libpq_dsn(settings.database_url), hub, settings.db_connect_timeout_seconds)
+        notifier = NotifyListener(
+            libpq_dsn(settings.database_url),
+            {NOTIFY_CHANNEL: hub, LOG_CHANNEL: log_hub},
+            settings.db_connect_timeout_seconds,
+        )
         reaper = Reaper(lambda: maintenance.reap_once(engine, settings), settings.reaper_interval_seconds)
         notifier.start()
         reaper.start()
@@ -178,11 +189,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     box = SecretBox(settings.encryption_key_list)
     metrics = Metrics(engine)
     app.state.settings, app.state.engine, app.state.box = settings, engine, box
-    app.state.hub, app.state.metrics = hub, metrics
+    app.state.hub, app.state.log_hub, app.state.metrics = hub, log_hub, metrics
     app.state.admission_hooks = []
     _install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    app.include_router(langgraph.router)
     for name in EXTENSIONS:
         parent = name.rsplit(".", 1)[0]
         if importlib.util.find_spec(parent) is not None and importlib.util.find_spec(name) is not None:

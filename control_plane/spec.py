@@ -131,6 +131,7 @@ def build_settings(
     database_type: str,
     redis_type: str,
     secret_names: list[str],
+    image_pull_secrets: list[str] | None = None,
 ) -> DeploymentSettings:
     """The user-facing settings of a revision (no secret values): what a rollback restores."""
     return DeploymentSettings.model_validate(
@@ -143,6 +144,7 @@ def build_settings(
             "database": {"type": database_type},
             "redis": {"type": redis_type},
             "secret_names": sorted(secret_names),
+            "image_pull_secrets": list(image_pull_secrets or []),
         }
     )
 
@@ -183,6 +185,8 @@ def build_spec(
         given["env_from_secret"] = env_from[0]
     if len(env_from) > 1:
         given["env_from_secrets"] = env_from[1:]
+    if settings.image_pull_secrets:  # given only when set: older revisions' specs stay as they were
+        given["image_pull_secrets"] = list(settings.image_pull_secrets)
     ingress = settings.ingress or Ingress()
     host = {"host": ingress.host} if ingress.host is not None else {}  # given only when there is one
     k8s = settings.kubernetes or KubernetesSettings()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -152,6 +153,24 @@ class Client:
 
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
+
+    def stream(self, path: str, **params: Any) -> Iterator[Any]:
+        """A GET answered with one JSON document a line (NDJSON), each decoded as it comes; no read
+        timeout (a followed log may stay quiet for long)."""
+        query = {k: v for k, v in params.items() if v is not None}
+        timeout = httpx.Timeout(self.http.timeout.connect or 10.0, read=None)
+        try:
+            with self.http.stream("GET", path, params=query, timeout=timeout) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise ApiError(response.status_code, _detail(response), "GET", path)
+                for line in response.iter_lines():
+                    if line.strip():
+                        yield json.loads(line)
+        except httpx.HTTPError as e:
+            raise Unavailable(
+                f"the control plane at {self.url} stopped answering GET {path}: {_why(e)}"
+            ) from None
 
     def get_all(self, path: str, page_size: int = 500, **params: Any) -> list[dict[str, Any]]:
         """Every item of a paged list endpoint."""

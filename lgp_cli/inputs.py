@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,27 @@ def ingress(host: str | None, path: str | None) -> dict[str, str] | None:
     if path is not None:
         out["path"] = path
     return out
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def point_in_time(value: str | None, flag: str, now: datetime) -> str | None:
+    """``--since 10m`` (a duration ago) or an RFC 3339 time, as the API's RFC 3339 text."""
+    if value is None:
+        return None
+    text = value.strip()
+    found = _DURATION.match(text)
+    if found:
+        return (now - timedelta(seconds=float(found.group(1)) * _SECONDS[found.group(2)])).isoformat()
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{flag} {value!r}: give a time (2026-03-08T12:00:00Z) or a duration ago (30s, 10m, 2h, 1d)"
+        ) from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
 
 
 def _pairs(items: Iterable[str], flag: str) -> dict[str, str]:

@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 USER_COMMANDS: dict[str, str] = {
-    "deployments": "create, list, get, update, delete deployments; events (why is it stuck)",
+    "deployments": "create, list, get, update, delete deployments; events (why is it stuck); logs",
     "revisions": "create, list, get, redeploy (roll back), interrupt, wait for revisions",
     "listeners": "register clusters: create, list, get, update, delete, rotate-token",
     "api-keys": "create, list, revoke API keys",

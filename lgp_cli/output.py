@@ -37,6 +37,13 @@ FLAG_FOR_FIELD: dict[tuple[str, ...], str] = {
     ("redis", "uri"): "--external-redis-uri-file",
     ("redis",): "--external-redis-uri-file",
     ("tenant_id",): "--tenant",
+    ("image_pull_secrets",): "--image-pull-secret",
+    ("since",): "--since",
+    ("until",): "--until",
+    ("level",): "--level",
+    ("q",): "--grep",
+    ("limit",): "--limit",
+    ("offset",): "--offset",
 }
 
 
@@ -218,6 +225,7 @@ def deployment_details(d: dict[str, Any], latest: dict[str, Any] | None = None) 
         ("env", [e["name"] for e in d.get("env") or []]),
         ("secrets", d.get("secret_names")),
         ("secret refs", d.get("secret_refs")),
+        ("pull secrets", d.get("image_pull_secrets")),
         ("kubernetes", kubernetes_text(d.get("kubernetes"))),
         ("latest revision", d.get("latest_revision_id")),
         ("active revision", d.get("active_revision_id")),
@@ -406,3 +414,25 @@ def audit_table(page: dict[str, Any], now: datetime | None = None) -> str:
         for a in page["data"]
     ]
     return table(("TIME", "ACTOR", "ACTION", "RESOURCE"), rows) + page_footer(page)
+
+
+def log_line(entry: dict[str, Any]) -> str:
+    """One log entry for people: ``TIME LEVEL WHERE MESSAGE`` (WHERE: pod/container, or event)."""
+    if entry.get("source") == "container":
+        where = f"{entry.get('pod')}/{entry.get('container')}" + (
+            " (previous run)" if entry.get("previous") else ""
+        )
+    else:
+        where = str(entry.get("source") or "")
+    return f"{entry.get('timestamp')} {(entry.get('level') or '-'):<8} {where}: {entry.get('message')}"
+
+
+def logs_text(page: dict[str, Any]) -> str:
+    """Oldest first, as a log reads (the API answers newest first for order=desc)."""
+    entries = page.get("data") or []
+    ordered = list(reversed(entries)) if _newest_first(entries) else entries
+    return "".join(log_line(e) + "\n" for e in ordered)
+
+
+def _newest_first(entries: Sequence[dict[str, Any]]) -> bool:
+    return len(entries) > 1 and str(entries[0].get("timestamp")) > str(entries[-1].get("timestamp"))

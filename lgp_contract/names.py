@@ -21,6 +21,14 @@ LABEL_TENANT = "lgp.dev/tenant"
 """On a LangGraphPlatform, optional: the tenant its usage is reported under."""
 ANNOTATION_REVISION = "lgp.dev/revision"
 """On the server pods: the revision id they run (also a usage tag)."""
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+"""On every child and its pods: the resource's name."""
+LABEL_COMPONENT = "app.kubernetes.io/component"
+"""On every child and its pods: which part it is (``api-server``, ``queue``, ``postgres``, ``redis``)."""
+COMPONENT_API_SERVER = "api-server"
+COMPONENT_QUEUE = "queue"
+SERVER_COMPONENTS = (COMPONENT_API_SERVER, COMPONENT_QUEUE)
+"""The components that run the deployment's own image (whose logs are the deployment's logs)."""
 
 
 # ---------------------------------------------------------------- children of one resource
@@ -62,3 +70,8 @@ def listener_secret_name(name: str) -> str:
 def belongs_to(name: str, object_name: str) -> bool:
     """Whether an object of this name is the resource ``name`` or one of its children."""
     return object_name == name or object_name.startswith(name + "-")
+
+
+def server_pods_selector(name: str) -> str:
+    """The label selector of the resource's api-server and queue-worker pods."""
+    return f"{LABEL_INSTANCE}={name},{LABEL_COMPONENT} in ({','.join(SERVER_COMPONENTS)})"

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from .logs import MAX_LINES, MAX_MESSAGE_CHARS, Level
 from .resource import Condition, WrittenSpec
 from .statuses import RevisionStatus
 
@@ -176,3 +177,71 @@ class Heartbeat(Request):
 class HeartbeatAck(BaseModel):
     server_time: datetime
     version: int = Field(description="The current desired-state version.")
+
+
+# ---------------------------------------------------------------- GET /log-requests (long-poll)
+class LogQuery(BaseModel):
+    """Which lines: the deployment's server and queue-worker containers (those of one revision's pods
+    when ``revision_id`` is set), in a time window, filtered; the newest ``limit`` (``order`` desc) or
+    the oldest ``limit`` from ``since`` on (``order`` asc, what a follower asks for)."""
+
+    revision_id: uuid.UUID | None = Field(
+        default=None, description="Only pods annotated lgp.dev/revision with this id."
+    )
+    since: datetime | None = Field(default=None, description="Lines at or after this time.")
+    until: datetime | None = Field(default=None, description="Lines before this time.")
+    level: Level | None = Field(
+        default=None, description="This level or a more severe one (a line stating none counts as INFO)."
+    )
+    text: Annotated[str, StringConstraints(max_length=256)] | None = Field(
+        default=None, description="Lines containing this, case-insensitive (matched after redaction)."
+    )
+    limit: int = Field(default=100, ge=1, le=MAX_LINES, description="Most lines to answer with.")
+    order: Literal["asc", "desc"] = Field(
+        default="desc", description="desc: the newest lines; asc: the oldest from since on."
+    )
+
+
+class LogRequest(BaseModel):
+    """A person asked for a deployment's logs: read them from the cluster and answer (POST
+    /log-requests/{id}) within ``answer_within_seconds``, or not at all."""
+
+    id: uuid.UUID = Field(description="The request's id, to answer under.")
+    deployment_id: uuid.UUID = Field(description="Whose logs: one of this listener's deployments.")
+    query: LogQuery
+    answer_within_seconds: float = Field(
+        description="After this the person got an answer without container logs; a late answer is dropped."
+    )
+
+
+class LogRequests(BaseModel):
+    """The log requests waiting for this listener (each handed out once)."""
+
+    requests: list[LogRequest] = Field(description="Empty when none came during the wait.")
+
+
+# ---------------------------------------------------------------- POST /log-requests/{id}
+class LogLine(Request):
+    """One line of a container's log, redacted: the deployment's secret values never leave the cluster."""
+
+    timestamp: datetime = Field(description="When the container wrote it (the kubelet's timestamp).")
+    pod: ShortText
+    container: ShortText
+    previous: bool = Field(default=False, description="From the container's previous run (it restarted).")
+    revision_id: ShortText | None = Field(
+        default=None, description="The revision the pod runs (its lgp.dev/revision annotation)."
+    )
+    level: Level | None = Field(default=None, description="The level the line states, if any.")
+    message: Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)]
+
+
+class LogAnswer(Request):
+    """The lines that match, at most the query's limit, or why there are none."""
+
+    lines: list[LogLine] = Field(default_factory=list, max_length=MAX_LINES)
+    truncated: bool = Field(
+        default=False, description="More lines matched than were read or sent (a limit cut them)."
+    )
+    error: LongText | None = Field(
+        default=None, description="Why the logs could not be read, e.g. pods/log is forbidden."
+    )

@@ -7,20 +7,35 @@ asks for it, to a waiting reason such as ImagePullBackOff or CrashLoopBackOff, a
 graceful deletions. With it a Deployment reaches its ready replicas, and a failing rollout looks
 like one.
 
+Container logs are SIMULATED too (``SimulatedLogs``, a fake log source): no process writes them. The
+simulator writes a few lines for each container it "starts" (a start line, and the container's
+environment as a careless app might print it, secret values included: what the listener must redact)
+and a traceback for one it makes crash, and serves them as a kubelet does, over HTTPS at
+``/containerLogs/{namespace}/{pod}/{container}`` (``timestamps``, ``sinceTime``, ``tailLines``,
+``limitBytes``, ``previous``), so the apiserver's ``pods/log`` reaches them. Tests add lines with
+``kubelet.logs.write(...)``.
+
 Only pods in enrolled namespaces are touched (``enroll``), so tests stay isolated; ``all_namespaces``
 handles every pod (``make dev``).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import datetime as dt
 import fnmatch
 import logging
+import ssl
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
@@ -48,6 +63,161 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class SimulatedLogs:
+    """The SIMULATED containers' logs: lines this simulator wrote (no process runs), per pod container
+    and run, served over HTTPS the way a kubelet serves ``/containerLogs`` to the apiserver."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lines: dict[tuple[str, str, str, bool], list[tuple[datetime, str]]] = {}
+        self._waiting: dict[tuple[str, str, str], str] = {}  # container -> why it has no log yet
+        self._dir = tempfile.TemporaryDirectory(prefix="lgp-simulated-kubelet-")
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.reads = 0  # requests served, for tests of the simulator itself
+        self.reading = 0  # requests being served now
+        self.delay_seconds = 0.0  # a slow kubelet (a huge log), for tests that logs never hold up the rest
+
+    # ---------------------------------------------------------------- the log book
+    def write(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        text: str,
+        *,
+        previous: bool = False,
+        at: datetime | None = None,
+    ) -> None:
+        with self._lock:
+            self._lines.setdefault((namespace, pod, container, previous), []).append(
+                (at or datetime.now(UTC), text)
+            )
+            self._waiting.pop((namespace, pod, container), None)
+
+    def has(self, namespace: str, pod: str, container: str) -> bool:
+        with self._lock:
+            return (namespace, pod, container, False) in self._lines
+
+    def waiting(self, namespace: str, pod: str, container: str, why: str) -> None:
+        with self._lock:
+            if (namespace, pod, container, False) not in self._lines:
+                self._waiting[(namespace, pod, container)] = why
+
+    def forget(self, namespace: str, pod: str) -> None:
+        with self._lock:
+            for key in [k for k in self._lines if k[:2] == (namespace, pod)]:
+                del self._lines[key]
+            for wkey in [k for k in self._waiting if k[:2] == (namespace, pod)]:
+                del self._waiting[wkey]
+
+    def render(self, namespace: str, pod: str, container: str, query: dict[str, str]) -> tuple[int, str]:
+        """(status, body) as a kubelet answers ``/containerLogs`` with these query parameters."""
+        previous = query.get("previous") == "true"
+        with self._lock:
+            lines = list(self._lines.get((namespace, pod, container, previous), []))
+            waiting = self._waiting.get((namespace, pod, container))
+        if not lines:
+            if previous:
+                return 400, f'previous terminated container "{container}" in pod "{pod}" not found'
+            if waiting:
+                return 400, f'container "{container}" in pod "{pod}" is waiting to start: {waiting}'
+        if "sinceTime" in query:
+            since = datetime.fromisoformat(query["sinceTime"].replace("Z", "+00:00"))
+            lines = [x for x in lines if x[0] >= since]
+        if "tailLines" in query:
+            lines = lines[-int(query["tailLines"]) :] if int(query["tailLines"]) > 0 else []
+        stamp = query.get("timestamps") == "true"
+        body = "".join(
+            (f"{at.strftime('%Y-%m-%dT%H:%M:%S.%f')}000Z " if stamp else "") + text + "\n"
+            for at, text in lines
+        )
+        if "limitBytes" in query:
+            body = body.encode()[: int(query["limitBytes"])].decode(errors="ignore")
+        return 200, body
+
+    # ---------------------------------------------------------------- the HTTPS endpoint
+    def serve(self) -> int:
+        """Start serving on 127.0.0.1 (a self-signed certificate: the apiserver does not verify kubelets
+        here); returns the port."""
+        cert, key = _self_signed(Path(self._dir.name))
+        logs = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                parts = url.path.strip("/").split("/")
+                if len(parts) != 4 or parts[0] != "containerLogs":
+                    code, body = 404, "not found"
+                else:
+                    query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                    logs.reading += 1
+                    try:
+                        time.sleep(logs.delay_seconds)  # the simulated slowness itself, not a test's wait
+                        code, body = logs.render(parts[1], parts[2], parts[3], query)
+                    finally:
+                        logs.reading -= 1
+                    logs.reads += 1
+                raw = body.encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert), str(key))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="simulated-kubelet-logs", daemon=True
+        )
+        self._thread.start()
+        return int(server.server_address[1])
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._dir.cleanup()
+
+
+def _self_signed(where: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lgp-simulated-kubelet")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = where / "kubelet.crt", where / "kubelet.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
 class SimulatedKubelet:
     def __init__(
         self,
@@ -68,6 +238,8 @@ class SimulatedKubelet:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self.handled = 0  # pod status patches made, for tests of the simulator itself
+        self.logs = SimulatedLogs()
+        self.logs_port = 0
 
     # ---------------------------------------------------------------- configuration
     def enroll(self, namespace: str) -> None:
@@ -95,6 +267,7 @@ class SimulatedKubelet:
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> SimulatedKubelet:
+        self.logs_port = self.logs.serve()
         self.register_node()
         for target, name in ((self._heartbeat_loop, "heartbeat"), (self._watch_loop, "pods")):
             t = threading.Thread(target=target, name=f"simulated-kubelet-{name}", daemon=True)
@@ -109,6 +282,7 @@ class SimulatedKubelet:
         if delete_node:
             with contextlib.suppress(ApiException):
                 self.core.delete_node(self.node_name)
+        self.logs.stop()
 
     def register_node(self) -> None:
         node = client.V1Node(
@@ -160,10 +334,10 @@ class SimulatedKubelet:
                     "conditions": conditions,
                     "capacity": cap,
                     "allocatable": cap,
-                    "addresses": [
-                        {"type": "InternalIP", "address": "127.0.0.1"},
-                        {"type": "Hostname", "address": self.node_name},
-                    ],
+                    # InternalIP only: where the apiserver reaches the (simulated) kubelet's log endpoint
+                    # (a Hostname address would be the node's name, which resolves nowhere)
+                    "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                    "daemonEndpoints": {"kubeletEndpoint": {"Port": self.logs_port}},
                     "nodeInfo": {
                         "kubeletVersion": "v1.20.2-simulated",
                         "containerRuntimeVersion": "none://simulated",
@@ -222,6 +396,7 @@ class SimulatedKubelet:
             if pod.metadata.deletion_timestamp:
                 # A kubelet confirms a graceful deletion once the containers stopped.
                 self.core.delete_namespaced_pod(name, ns, grace_period_seconds=0)
+                self.logs.forget(ns, name)
                 return
             if not pod.spec.node_name:
                 try:
@@ -240,6 +415,7 @@ class SimulatedKubelet:
                     if e.status != 409:
                         raise
             status = self._desired_status(pod)
+            self._write_logs(pod, status)
             if not self._status_matches(pod, status):
                 self.core.patch_namespaced_pod_status(name, ns, {"status": status})
                 self.handled += 1
@@ -279,6 +455,8 @@ class SimulatedKubelet:
                             "reason": "Error",
                             "startedAt": start,
                             "finishedAt": now,
+                            # terminationMessagePolicy FallbackToLogsOnError: the end of its log
+                            "message": self._crash_line(pod, c),
                         }
                     }
             else:
@@ -308,6 +486,59 @@ class SimulatedKubelet:
             "conditions": conditions,
             "containerStatuses": statuses,
         }
+
+    # ---------------------------------------------------------------- simulated logs
+    def _environment(self, pod: client.V1Pod, container: client.V1Container) -> list[tuple[str, str]]:
+        """The container's environment as the simulator can read it: plain values and its envFrom
+        Secrets' values."""
+        out = [(e.name, e.value) for e in container.env or [] if e.value]
+        for source in container.env_from or []:
+            ref = source.secret_ref
+            if ref is None:
+                continue
+            try:
+                secret = self.core.read_namespaced_secret(ref.name, pod.metadata.namespace)
+            except ApiException:
+                continue
+            out += [(k, base64.b64decode(v).decode(errors="replace")) for k, v in (secret.data or {}).items()]
+        return out
+
+    def _crash_line(self, pod: client.V1Pod, container: client.V1Container) -> str:
+        """The last line of a SIMULATED crash: it names the environment, secret values included."""
+        env = ", ".join(f"{k}={v}" for k, v in self._environment(pod, container))
+        return f"RuntimeError: SIMULATED crash at start; environment: {env}"
+
+    def _write_logs(self, pod: client.V1Pod, status: dict[str, Any]) -> None:
+        """The first time a container runs (or crashes), the simulator writes its log lines."""
+        ns, name = pod.metadata.namespace, pod.metadata.name
+        by_name = {c.name: c for c in pod.spec.containers}
+        for st in status["containerStatuses"]:
+            cname = st["name"]
+            if self.logs.has(ns, name, cname):
+                continue
+            waiting = (st.get("state") or {}).get("waiting") or {}
+            if waiting and waiting.get("reason") != "CrashLoopBackOff":
+                why = "trying and failing to pull image" if "Pull" in waiting["reason"] else waiting["reason"]
+                self.logs.waiting(ns, name, cname, why)
+                continue
+            env = self._environment(pod, by_name[cname])
+            lines = [
+                f"INFO:     SIMULATED container {cname} started (no process runs: the simulated kubelet "
+                "writes these lines)",
+                *(f"DEBUG:    environment {k}={v}" for k, v in env),
+            ]
+            if waiting:  # a crash loop: the run before crashed, and so does this one
+                crash = [
+                    "Traceback (most recent call last):",
+                    '  File "/api/langgraph_api/server.py", line 1, in <module>',
+                    self._crash_line(pod, by_name[cname]),
+                ]
+                for previous in (True, False):
+                    for text in (*lines, *crash):
+                        self.logs.write(ns, name, cname, text, previous=previous)
+                continue
+            for text in lines:
+                self.logs.write(ns, name, cname, text)
 
     @staticmethod
     def _status_matches(pod: client.V1Pod, desired: dict[str, Any]) -> bool:

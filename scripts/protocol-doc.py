@@ -40,6 +40,11 @@ MESSAGES: list[tuple[str, type[BaseModel], str]] = [
     ("its answer: `ReportAccepted`", protocol.ReportAccepted, "answer"),
     ("POST /heartbeat: `Heartbeat`", protocol.Heartbeat, "request"),
     ("its answer: `HeartbeatAck`", protocol.HeartbeatAck, "answer"),
+    ("GET /log-requests: `LogRequests`", protocol.LogRequests, "answer"),
+    ("`LogRequest`", protocol.LogRequest, "answer"),
+    ("`LogQuery`", protocol.LogQuery, "answer"),
+    ("POST /log-requests/{request_id}: `LogAnswer`", protocol.LogAnswer, "request"),
+    ("`LogLine`", protocol.LogLine, "request"),
 ]
 SPEC = '`LangGraphPlatformSpec` (see "The spec")'
 
@@ -80,6 +85,7 @@ def _limits(node: dict[str, Any]) -> str:
         ("maxItems", "at most {} items"),
         ("maxProperties", "at most {} entries"),
         ("minimum", "at least {}"),
+        ("maximum", "at most {}"),
     ):
         if key in node:
             out.append(words.format(node[key]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from control_plane.crud import listeners as listeners_crud
 from control_plane.models import (
     ApiKey,
     ApiKeyPublic,
@@ -16,7 +17,6 @@ from control_plane.models import (
     Resources,
     Revision,
     RevisionPublic,
-    utcnow,
 )
 from lgp_contract.protocol import Replicas
 
@@ -49,6 +49,7 @@ def deployment_public(d: Deployment) -> DeploymentPublic:
         env=d.env,  # type: ignore[arg-type]
         secret_names=d.secret_names,
         secret_refs=d.secret_refs,
+        image_pull_secrets=d.image_pull_secrets,
         database=BackingServicePublic(type=d.database_type),  # type: ignore[arg-type]
         redis=BackingServicePublic(type=d.redis_type),  # type: ignore[arg-type]
         kubernetes=d.settings().kubernetes,
@@ -69,16 +70,14 @@ def revision_public(r: Revision) -> RevisionPublic:
 
 
 def listener_public(listener: Listener, offline_after: float) -> ListenerPublic:
-    beat = listener.last_heartbeat_at
-    online = beat is not None and (utcnow() - beat).total_seconds() < offline_after
     return ListenerPublic(
         id=listener.id,
         name=listener.name,
         namespaces=listener.namespaces,
         token_prefix=listener.token_prefix,
         state_version=listener.state_version,
-        last_heartbeat_at=beat,
-        online=online,
+        last_heartbeat_at=listener.last_heartbeat_at,
+        online=listeners_crud.online(listener, offline_after=offline_after),
         created_at=listener.created_at,
         updated_at=listener.updated_at,
     )

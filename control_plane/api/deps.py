@@ -16,6 +16,7 @@ from control_plane.crud import keys as keys_crud
 from control_plane.crud import listeners as listeners_crud
 from control_plane.models import Listener
 from control_plane.services import Caller
+from control_plane.services.logs import LogsContext
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="A tenant API key.")
 listener_bearer = HTTPBearer(auto_error=False, description="A listener token.")
@@ -36,7 +37,13 @@ def get_box(request: Request) -> SecretBox:
     return box
 
 
+def get_logs_context(request: Request) -> LogsContext:
+    state = request.app.state
+    return LogsContext(engine=state.engine, hub=state.log_hub, settings=state.settings, box=state.box)
+
+
 SessionDep = Annotated[Session, Depends(get_db)]
+LogsDep = Annotated[LogsContext, Depends(get_logs_context)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BoxDep = Annotated[SecretBox, Depends(get_box)]
 

@@ -74,6 +74,24 @@ class Settings(BaseSettings):
     listener_offline_after_seconds: float = Field(
         default=90, gt=0, description="A listener without a heartbeat for this long is shown as offline."
     )
+    log_wait_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=60,
+        description="How long a logs request waits for the listener to read the containers' logs; after "
+        "it, the answer has the events only and says why.",
+    )
+    log_follow_interval_seconds: float = Field(
+        default=2, gt=0, le=60, description="How often a followed log stream (follow=true) asks for new lines"
+    )
+    log_follow_max_seconds: float = Field(
+        default=3600, gt=0, description="A followed log stream ends after this long (the client may resume)."
+    )
+    log_max_pending_per_listener: int = Field(
+        default=20,
+        gt=0,
+        description="Log requests that may wait for one listener at a time (beyond: events only).",
+    )
     startup_db_wait_seconds: float = Field(
         default=120, ge=0, description="At start, how long to wait for the database to accept connections."
     )

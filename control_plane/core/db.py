@@ -17,7 +17,8 @@ log = logging.getLogger("control_plane.db")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Serialises migrations when several server processes start at once.
 MIGRATION_LOCK_ID = 0x6C6770  # "lgp"
-NOTIFY_CHANNEL = "lgp_desired_state"
+NOTIFY_CHANNEL = "lgp_desired_state"  # payload: a listener id whose desired state changed
+LOG_CHANNEL = "lgp_logs"  # payload: a listener id with a new log request, or an answered request's id
 
 
 def make_engine(settings: Settings) -> Engine:

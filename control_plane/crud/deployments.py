@@ -55,6 +55,7 @@ def _what_runs(d: Deployment, secrets: dict[str, Any]) -> tuple[Any, ...]:
         d.env,
         d.ingress,
         d.secret_refs,
+        d.image_pull_secrets,
         d.database_type,
         d.redis_type,
         d.kubernetes,
@@ -103,6 +104,7 @@ def create_deployment(
         env=[e.model_dump() for e in data.env],
         ingress=ingress_dict(data.ingress),
         secret_refs=list(data.secret_refs),
+        image_pull_secrets=list(dict.fromkeys(data.image_pull_secrets)),
         database_type=data.database.type,
         redis_type=data.redis.type,
         secret_names=sorted(data.secrets),
@@ -169,8 +171,10 @@ def update_deployment(
     deployment_id: uuid.UUID,
     data: DeploymentUpdate,
     box: SecretBox,
+    always_revision: bool = False,
 ) -> tuple[Deployment, Revision | None]:
-    """Applies the change; returns the new revision, or None when what runs did not change."""
+    """Applies the change; returns the new revision, or None when what runs did not change (with
+    ``always_revision``: a new revision even then, a redeploy of the same settings)."""
     d = revisions_crud.lock_deployment(session, tenant_id=principal.tenant_id, deployment_id=deployment_id)
     if d.deleted_at is not None:
         raise Conflict("the deployment is being deleted")
@@ -198,6 +202,11 @@ def update_deployment(
     env = [e.model_dump() for e in data.env] if data.env is not None else d.env
     ingress = ingress_dict(data.ingress) if "ingress" in sent else d.ingress
     secret_refs = list(data.secret_refs) if data.secret_refs is not None else d.secret_refs
+    pull_secrets = (
+        list(dict.fromkeys(data.image_pull_secrets))
+        if data.image_pull_secrets is not None
+        else d.image_pull_secrets
+    )
     if data.secrets is not None:
         for k, v in data.secrets.items():
             if v is None:
@@ -220,11 +229,12 @@ def update_deployment(
     check_env([EnvVar(**e) for e in env], list(env_secrets))
 
     d.image, d.resources, d.env, d.ingress, d.secret_refs = image, resources, env, ingress, secret_refs
+    d.image_pull_secrets = pull_secrets
     d.database_type, d.redis_type = database.type, redis.type
     d.secret_names = sorted(env_secrets)
     if "kubernetes" in sent:
         d.kubernetes = kubernetes_dict(data.kubernetes)
-    if _what_runs(d, secrets) == before:
+    if _what_runs(d, secrets) == before and not always_revision:
         return d, None
     d.secrets_sealed = _seal(box, secrets)
     d.updated_at = utcnow()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -106,6 +107,12 @@ def rotate_token(session: Session, *, tenant_id: uuid.UUID, listener_id: uuid.UU
     session.add(listener)
     session.flush()
     return listener, plaintext
+
+
+def online(listener: Listener, *, offline_after: float, now: datetime | None = None) -> bool:
+    """Heard from (a heartbeat) within ``offline_after`` seconds."""
+    beat = listener.last_heartbeat_at
+    return beat is not None and ((now or utcnow()) - beat).total_seconds() < offline_after
 
 
 def authenticate_listener(session: Session, *, token: str) -> Listener | None:

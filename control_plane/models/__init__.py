@@ -7,7 +7,7 @@ messages are the contract's (``lgp_contract.protocol``).
 """
 
 from .audit import AuditLog, AuditLogPublic, AuditLogsPublic, IdempotencyRecord
-from .common import ErrorDetail, ErrorResponse, Image, Strict, utcnow
+from .common import ErrorDetail, ErrorResponse, Image, Strict, utcnow, validation_errors
 from .deployments import (
     BackingServicePublic,
     DatabaseConfig,
@@ -38,6 +38,7 @@ from .listeners import (
     ListenersPublic,
     ListenerUpdate,
 )
+from .logs import ContainerLogs, LogEntry, LogRequestRecord, LogRequestState, LogsPublic
 from .revisions import Revision, RevisionCreate, RevisionPublic, RevisionsPublic
 from .tenants import (
     ApiKey,
@@ -61,6 +62,7 @@ __all__ = [
     "AuditLogPublic",
     "AuditLogsPublic",
     "BackingServicePublic",
+    "ContainerLogs",
     "DatabaseConfig",
     "Deployment",
     "DeploymentCreate",
@@ -87,6 +89,10 @@ __all__ = [
     "ListenerPublic",
     "ListenerUpdate",
     "ListenersPublic",
+    "LogEntry",
+    "LogRequestRecord",
+    "LogRequestState",
+    "LogsPublic",
     "PostgresResources",
     "QueueResources",
     "RedisConfig",
@@ -103,4 +109,5 @@ __all__ = [
     "TenantPublic",
     "TenantsPublic",
     "utcnow",
+    "validation_errors",
 ]

@@ -3,11 +3,12 @@ checks input with (patterns from ``lgp_contract.formats``), and the error body."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from sqlmodel import Field, SQLModel
 
 from lgp_contract.formats import (
@@ -66,3 +67,32 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str | list[ErrorDetail]
+
+
+# ----------------------------------------------------------------------------------------- formats in words
+DNS_LABEL_HINT = (
+    "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
+)
+PATTERN_HINTS = {
+    "name": DNS_LABEL_HINT,
+    "namespace": DNS_LABEL_HINT,
+    "image": "must be an image repository with a tag or a digest, e.g. registry.example.com/team/agent:1.0",
+    "ingress": "must be a DNS name, e.g. agent.example.com",
+    "env": "a variable name takes letters, digits and '_', and does not start with a digit",
+    "secrets": "a variable name takes letters, digits and '_', and does not start with a digit",
+    "image_pull_secrets": "must be a Secret's name: lowercase letters, digits, '-' and '.'",
+    "secret_refs": "must be a Secret's name: lowercase letters, digits, '-' and '.'",
+}
+"""A format a field failed, in words (the API's models say it as a regular expression)."""
+
+
+def validation_errors(exc: ValidationError) -> list[tuple[Sequence[Any], str]]:
+    """(loc, message) of each error: never the input (it may hold a secret value); a pattern in words."""
+    out: list[tuple[Sequence[Any], str]] = []
+    for e in exc.errors():
+        loc = e.get("loc", ())
+        msg = e.get("msg", "invalid")
+        if e.get("type") == "string_pattern_mismatch" and loc and str(loc[0]) in PATTERN_HINTS:
+            msg = PATTERN_HINTS[str(loc[0])]
+        out.append((loc, msg))
+    return out

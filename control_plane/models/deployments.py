@@ -184,6 +184,9 @@ class DeploymentSettings(BaseModel):
     database: BackingServicePublic
     redis: BackingServicePublic
     secret_names: list[str] = Field(description="Names of the secret variables (values are never returned).")
+    image_pull_secrets: list[str] = Field(
+        default_factory=list, description="Secrets in the namespace the image is pulled with."
+    )
     kubernetes: KubernetesShown | None = None
 
 
@@ -215,6 +218,9 @@ class Deployment(DeploymentBase, table=True):
     env: list[dict[str, str]] = Field(default_factory=list, sa_column=sa.Column(JSONB, nullable=False))
     ingress: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONB, nullable=True))
     secret_refs: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONB, nullable=False))
+    image_pull_secrets: list[str] = Field(
+        default_factory=list, sa_column=sa.Column(JSONB, nullable=False, server_default="[]")
+    )
     database_type: str = Field(default="managed", max_length=16)
     redis_type: str = Field(default="managed", max_length=16)
     secret_names: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONB, nullable=False))
@@ -242,6 +248,7 @@ class Deployment(DeploymentBase, table=True):
             database=BackingServicePublic(type=self.database_type),  # type: ignore[arg-type]
             redis=BackingServicePublic(type=self.redis_type),  # type: ignore[arg-type]
             secret_names=sorted(self.secret_names),
+            image_pull_secrets=list(self.image_pull_secrets),
             kubernetes=None
             if self.kubernetes is None
             else KubernetesSettings.model_validate(self.kubernetes),
@@ -254,6 +261,7 @@ class Deployment(DeploymentBase, table=True):
         self.ingress, self.secret_refs = snapshot["ingress"], list(settings.secret_refs)
         self.database_type, self.redis_type = settings.database.type, settings.redis.type
         self.secret_names = list(settings.secret_names)
+        self.image_pull_secrets = list(settings.image_pull_secrets)
         self.kubernetes = None if settings.kubernetes is None else settings.kubernetes.stored()
 
 
@@ -272,6 +280,12 @@ class DeploymentCreate(DeploymentBase):
         max_length=50,
         description="Existing Kubernetes Secrets in the namespace (envFrom).",
     )
+    image_pull_secrets: list[SecretRefName] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Existing Secrets in the namespace (type kubernetes.io/dockerconfigjson) to pull the "
+        "image from a private registry with.",
+    )
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
     kubernetes: KubernetesSettings | None = Field(
@@ -281,7 +295,8 @@ class DeploymentCreate(DeploymentBase):
 
 class DeploymentUpdate(SQLModel):
     """Only the fields sent change. ``secrets`` merges: a value sets, ``null`` removes. ``env`` and
-    ``secret_refs`` replace the whole list. name, type, listener_id and namespace cannot change."""
+    ``secret_refs`` and ``image_pull_secrets`` replace the whole list. name, type, listener_id and
+    namespace cannot change."""
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
     name: Name | None = None
@@ -294,6 +309,7 @@ class DeploymentUpdate(SQLModel):
     env: list[EnvVar] | None = Field(default=None, max_length=500)
     secrets: dict[EnvName, SecretValue | None] | None = Field(default=None, max_length=500)
     secret_refs: list[SecretRefName] | None = Field(default=None, max_length=50)
+    image_pull_secrets: list[SecretRefName] | None = Field(default=None, max_length=20)
     database: DatabaseConfig | None = None
     redis: RedisConfig | None = None
     kubernetes: KubernetesSettings | None = Field(
@@ -308,6 +324,7 @@ class DeploymentPublic(DeploymentBase):
     env: list[EnvVar]
     secret_names: list[str] = Field(description="Names of the secret variables (values are never returned).")
     secret_refs: list[str]
+    image_pull_secrets: list[str]
     database: BackingServicePublic
     redis: BackingServicePublic
     kubernetes: KubernetesShown | None = None

@@ -43,9 +43,10 @@ def create(caller: Caller, data: DeploymentCreate) -> tuple[Deployment, Revision
 
 
 def update(
-    caller: Caller, deployment_id: uuid.UUID, data: DeploymentUpdate
+    caller: Caller, deployment_id: uuid.UUID, data: DeploymentUpdate, *, always_revision: bool = False
 ) -> tuple[Deployment, Revision | None]:
-    """Change settings; a new revision when what runs changed (else None)."""
+    """Change settings; a new revision when what runs changed (else None; ``always_revision``: a new
+    revision in any case, as a deploy command expects)."""
     caller.admit("deployment.update", deployment_id=deployment_id, body=data)
     d, rev = crud.update_deployment(
         caller.session,
@@ -53,6 +54,7 @@ def update(
         deployment_id=deployment_id,
         data=data,
         box=caller.secrets(),
+        always_revision=always_revision,
     )
     changes = data.model_dump(mode="json", exclude_unset=True)
     caller.record(

@@ -17,7 +17,7 @@ from fastapi import HTTPException, Request
 from sqlmodel import Session, col, select
 
 from control_plane.api.common import deployment_public, listener_public, revision_public
-from control_plane.api.deps import SessionDep, SettingsDep, caller, get_box, get_principal
+from control_plane.api.deps import SessionDep, SettingsDep, caller, get_box, get_logs_context, get_principal
 from control_plane.core.config import Settings
 from control_plane.crud import Principal
 from control_plane.crud import deployments as deployments_crud
@@ -32,15 +32,18 @@ from control_plane.models import (
     DeploymentPublic,
     Listener,
     ListenerPublic,
+    LogsPublic,
     Revision,
     RevisionCreate,
     RevisionPublic,
 )
 from control_plane.services import Caller
 from control_plane.services import deployments as deployments_service
+from control_plane.services import logs as logs_service
 from control_plane.services import revisions as revisions_service
 from control_plane.spec import FieldError
 from control_plane.state_machine import TransitionRefused
+from lgp_contract.protocol import LogQuery
 
 __all__ = ["ACTION_ERRORS", "Principal", "SessionDep", "SettingsDep", "revision_public"]
 
@@ -138,6 +141,14 @@ def listeners_public(session: Session, principal: Principal, settings: Settings)
     return [
         listener_public(x, settings.listener_offline_after_seconds) for x in listeners(session, principal)
     ]
+
+
+async def deployment_logs(
+    request: Request, principal: Principal, deployment_id: uuid.UUID, query: LogQuery
+) -> LogsPublic:
+    """The deployment's logs, read in the cluster by its listener (events only, and why, when it cannot)."""
+    reading = await logs_service.read(get_logs_context(request), principal, deployment_id, query)
+    return reading.page
 
 
 def listener_name(session: Session, principal: Principal, listener_id: uuid.UUID) -> str:

@@ -3,6 +3,7 @@ under ``/ui`` and gives ``/ui`` HTML error pages where the API keeps its JSON on
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,11 @@ def install(app: FastAPI, settings: Settings) -> None:
     @app.get("/", include_in_schema=False)
     def root() -> Response:
         return RedirectResponse("/ui", status_code=307)
+
+    @app.get("/o/{tenant_id}/host/deployments/{deployment_id}", include_in_schema=False)
+    def langgraph_status_url(tenant_id: uuid.UUID, deployment_id: uuid.UUID) -> Response:
+        """The status URL `langgraph deploy` prints (LangSmith's path) opens the deployment's page."""
+        return RedirectResponse(f"/ui/deployments/{deployment_id}", status_code=307)
 
     @app.exception_handler(SignInRequired)
     async def sign_in_first(request: Request, exc: SignInRequired) -> Response:

@@ -13,13 +13,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from control_plane.models import DeploymentCreate, RevisionCreate
+from control_plane.models import DeploymentCreate, RevisionCreate, validation_errors
 
 # the create form's fields, in the order the page shows them; a 422's loc maps onto one of them
 FORM_FIELDS = (
     "name",
     "type",
     "image",
+    "image_pull_secrets",
     "listener_id",
     "namespace",
     "replicas",
@@ -32,17 +33,6 @@ FORM_FIELDS = (
 )
 LOC_TO_FIELD = {"resources": "replicas", "ingress": "ingress_host", "database": "env", "redis": "env"}
 KUBERNETES_FIELDS = {"labels": "labels", "serviceAccount": "service_account"}
-DNS_LABEL_HINT = (
-    "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
-)
-PATTERN_HINTS = {
-    "name": DNS_LABEL_HINT,
-    "namespace": DNS_LABEL_HINT,
-    "image": "must be an image repository with a tag or a digest, e.g. registry.example.com/team/agent:1.0",
-    "ingress": "must be a DNS name, e.g. agent.example.com",
-    "env": "a variable name takes letters, digits and '_', and does not start with a digit",
-    "secrets": "a variable name takes letters, digits and '_', and does not start with a digit",
-}
 Errors = Sequence[tuple[Sequence[Any], str]]
 
 
@@ -61,18 +51,6 @@ def field_errors(errors: Errors, default: str) -> dict[str, str]:
         where = ".".join(str(p) for p in parts[1:] if isinstance(p, int | str) and not str(p).startswith("["))
         text = f"{where}: {msg}" if where and field in ("env", "secrets") else msg
         out.setdefault(field, text)
-    return out
-
-
-def pydantic_errors(exc: ValidationError) -> list[tuple[Sequence[Any], str]]:
-    """Only loc and msg, never the input (it may hold a secret value); a pattern in plain words."""
-    out: list[tuple[Sequence[Any], str]] = []
-    for e in exc.errors():
-        loc = e.get("loc", ())
-        msg = e.get("msg", "invalid")
-        if e.get("type") == "string_pattern_mismatch" and loc and str(loc[0]) in PATTERN_HINTS:
-            msg = PATTERN_HINTS[str(loc[0])]
-        out.append((loc, msg))
     return out
 
 
@@ -103,6 +81,9 @@ def _deployment_body(form: dict[str, str], errors: dict[str, str]) -> dict[str, 
             body["resources"] = {"server": {"replicas": int(replicas)}}
         else:
             errors["replicas"] = "must be a whole number"
+    pull = [s.strip() for s in form.get("image_pull_secrets", "").split(",") if s.strip()]
+    if pull:
+        body["image_pull_secrets"] = pull
     host = form.get("ingress_host", "").strip()
     if host:
         body["ingress"] = {"host": host}
@@ -151,7 +132,7 @@ def parse_deployment(form: dict[str, str]) -> tuple[DeploymentCreate | None, dic
     try:
         return DeploymentCreate.model_validate(raw), {}, had_secrets
     except ValidationError as e:
-        return None, field_errors(pydantic_errors(e), "name"), had_secrets
+        return None, field_errors(validation_errors(e), "name"), had_secrets
 
 
 def parse_revision(form: dict[str, str]) -> tuple[RevisionCreate | None, str, str | None]:
@@ -160,4 +141,4 @@ def parse_revision(form: dict[str, str]) -> tuple[RevisionCreate | None, str, st
     try:
         return RevisionCreate.model_validate({"image": image or None}), image, None
     except ValidationError as e:
-        return None, image, field_errors(pydantic_errors(e), "image").get("image", "invalid")
+        return None, image, field_errors(validation_errors(e), "image").get("image", "invalid")

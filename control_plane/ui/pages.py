@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import yaml
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from control_plane.models import DeploymentPublic, DeploymentType, Revision
+from control_plane.models import DeploymentPublic, DeploymentType, Revision, utcnow
 from control_plane.spec import FieldError
 from control_plane.state_machine import IN_FLIGHT, RevisionStatus
+from lgp_contract.logs import LEVELS
+from lgp_contract.protocol import LogQuery
 
 from . import actions
 from .actions import ACTION_ERRORS, Principal, SessionDep, SettingsDep
@@ -372,6 +377,73 @@ def delete(
         deployment_id,
         lambda: actions.delete_deployment(session, principal, deployment_id),
         "/ui/deployments?done=deleted",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- logs
+LOG_WINDOWS = {
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "1d": timedelta(days=1),
+    "7d": timedelta(days=7),
+}
+LOG_LIMITS = (100, 200, 500, 1000)
+FOLLOW_SECONDS = 3
+
+
+@router.get("/deployments/{deployment_id}/logs")
+async def logs_page(
+    request: Request,
+    session: SessionDep,
+    principal: UiPrincipal,
+    deployment_id: uuid.UUID,
+    revision: str = "",
+    since: str = "1h",
+    level: str = "",
+    q: str = "",
+    limit: int = 200,
+    follow: str = "",
+) -> Response:
+    """The Logs panel: the deployment's container lines and events, newest first, filtered; with
+    follow the page refreshes itself every few seconds."""
+    d = await run_in_threadpool(actions.deployment, session, principal, deployment_id)
+    rows = await run_in_threadpool(actions.revisions, session, principal, deployment_id, 50)
+    chosen_revision = revision if revision in {str(r.id) for r in rows} else ""
+    window = since if since in LOG_WINDOWS else ""
+    min_level = level.upper() if level.upper() in LEVELS else ""
+    text = q.strip()[:256]
+    size = limit if limit in LOG_LIMITS else 200
+    query = LogQuery(
+        revision_id=uuid.UUID(chosen_revision) if chosen_revision else None,
+        since=utcnow() - LOG_WINDOWS[window] if window else None,
+        level=min_level or None,  # type: ignore[arg-type]
+        text=text or None,
+        limit=size,
+    )
+    form: dict[str, Any] = {
+        "revision": chosen_revision,
+        "since": window,
+        "level": min_level,
+        "q": text,
+        "limit": size,
+        "follow": "1" if follow else "",
+    }
+    page = await actions.deployment_logs(request, principal, deployment_id, query)
+    here = f"/ui/deployments/{d.id}/logs?" + urlencode({k: v for k, v in form.items() if v != ""})
+    return render(
+        request,
+        "logs.html",
+        principal=principal,
+        d=d,
+        revisions=[{"id": str(r.id), "number": r.number, "status": r.status} for r in rows],
+        form=form,
+        windows=list(LOG_WINDOWS),
+        levels=LEVELS,
+        limits=LOG_LIMITS,
+        logs=page,
+        refresh=FOLLOW_SECONDS if form["follow"] else None,
+        refresh_url=here,
     )
 
 

@@ -1,8 +1,11 @@
-"""`lgp deployments ...`: create, list, get, update, delete a deployment; its events (why is it stuck)."""
+"""`lgp deployments ...`: create, list, get, update, delete a deployment; its events (why is it stuck)
+and its logs."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from lgp_cli import exit_codes, inputs, output
@@ -18,7 +21,7 @@ from lgp_cli.commands.common import (
     progress,
     wait,
 )
-from lgp_cli.context import CliError, Ctx, actions
+from lgp_cli.context import CliError, Ctx, actions, is_uuid
 from lgp_cli.inputs import UsageError
 from lgp_cli.waiting import DEFAULT_INTERVAL, DEFAULT_TIMEOUT, wait_for_deletion
 
@@ -55,14 +58,15 @@ def _settings_body(ctx: Ctx, current: dict[str, Any] | None) -> dict[str, Any]:
         secrets[name] = None
     if secrets:
         body["secrets"] = secrets
-    remove_refs = getattr(a, "remove_secret_ref", [])
-    if current is None:
-        if a.secret_ref:
-            body["secret_refs"] = list(dict.fromkeys(a.secret_ref))
-    elif a.secret_ref or remove_refs:
-        body["secret_refs"] = inputs.apply_list_changes(
-            current.get("secret_refs") or [], a.secret_ref, remove_refs
-        )
+    for field, add, remove in (
+        ("image_pull_secrets", a.image_pull_secret, getattr(a, "remove_image_pull_secret", [])),
+        ("secret_refs", a.secret_ref, getattr(a, "remove_secret_ref", [])),
+    ):
+        if current is None:
+            if add:
+                body[field] = list(dict.fromkeys(add))
+        elif add or remove:
+            body[field] = inputs.apply_list_changes(current.get(field) or [], add, remove)
     for kind, flag in (("database", "external_database_uri_file"), ("redis", "external_redis_uri_file")):
         path = getattr(a, flag)
         managed = getattr(a, f"managed_{kind}", False)
@@ -181,10 +185,58 @@ def deployments_events(ctx: Ctx) -> int:
     return exit_codes.OK
 
 
+def deployments_logs(ctx: Ctx) -> int:
+    """The deployment's container logs and events (newest last); -f follows new lines until Ctrl-C."""
+    a = ctx.args
+    d = find_deployment(ctx, a.deployment)
+    revision_id = None
+    if a.revision:
+        ref = a.revision if is_uuid(a.revision) or ":" in a.revision else f"{d['id']}:{a.revision}"
+        revision_id = find_revision(ctx, ref)["id"]
+    now = datetime.now(UTC)
+    params: dict[str, Any] = {
+        "revision_id": revision_id,
+        "since": inputs.point_in_time(a.since, "--since", now),
+        "until": inputs.point_in_time(a.until, "--until", now),
+        "level": a.level,
+        "q": a.grep,
+        "limit": a.limit,
+    }
+    client = ctx.client()
+    path = f"/deployments/{d['id']}/logs"
+    if not a.follow:
+        page = client.get(path, **params)
+        if page.get("notice") and not ctx.json:
+            ctx.note(f"lgp: {page['notice']}")
+        ctx.emit(page, output.logs_text)
+        return exit_codes.OK
+    if a.until:
+        raise UsageError("--follow and --until: choose one")
+    params.pop("until")
+    for entry in client.stream(path, follow="true", **params):
+        if ctx.json:
+            ctx.out.write(json.dumps(entry) + "\n")
+        elif entry.get("source") == "notice":
+            ctx.note(f"lgp: {entry['message']}")
+            continue
+        else:
+            ctx.out.write(output.log_line(entry) + "\n")
+        ctx.out.flush()
+    return exit_codes.OK
+
+
 def _setting_flags(p: argparse.ArgumentParser, *, update: bool) -> None:
     g = p.add_argument_group("settings")
     g.add_argument(
         "--image", required=not update, help="image with a tag or a digest, e.g. registry/agent:1.2"
+    )
+    g.add_argument(
+        "--image-pull-secret",
+        action="append",
+        default=[],
+        metavar="SECRET",
+        help="a Secret in the namespace (type kubernetes.io/dockerconfigjson) to pull the image with "
+        + ("(repeat; adds to the current ones)" if update else "(repeat)"),
     )
     rg = p.add_argument_group("resources (omitted: the type's defaults on create, unchanged on update)")
     rg.add_argument("--replicas", type=int, metavar="N", help="a fixed number of API server replicas")
@@ -288,6 +340,13 @@ def _setting_flags(p: argparse.ArgumentParser, *, update: bool) -> None:
             metavar="SECRET",
             help="remove a Secret reference",
         )
+        g.add_argument(
+            "--remove-image-pull-secret",
+            action="append",
+            default=[],
+            metavar="SECRET",
+            help="stop using this image pull Secret",
+        )
         eg.add_argument("--managed-database", action="store_true", help="switch back to a managed Postgres")
         eg.add_argument("--managed-redis", action="store_true", help="switch back to a managed Redis")
 
@@ -347,3 +406,30 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", choices=EVENT_KINDS)
     page_flags(p, limit=50)
     p.set_defaults(func=deployments_events)
+
+    p = s.add_parser(
+        "logs",
+        parents=[common],
+        help="the deployment's container logs (api server, queue workers) and events, read in the cluster "
+        "by its listener; secret values redacted",
+    )
+    p.add_argument("deployment", metavar="NAME_OR_ID")
+    p.add_argument(
+        "--revision", metavar="REVISION", help="only this revision's pods and events (number, or revision id)"
+    )
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines until Ctrl-C")
+    p.add_argument(
+        "--since",
+        metavar="TIME",
+        help="lines from this time on: RFC 3339, or a duration ago (30s, 10m, 2h, 1d)",
+    )
+    p.add_argument("--until", metavar="TIME", help="lines before this time: RFC 3339, or a duration ago")
+    p.add_argument(
+        "--level",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        help="this level or a more severe one (a line stating none counts as INFO)",
+    )
+    p.add_argument("-g", "--grep", metavar="TEXT", help="lines containing TEXT (any case)")
+    p.add_argument("--limit", type=int, default=100, metavar="N", help="most lines, 1-1000 (default 100)")
+    p.set_defaults(func=deployments_logs)

@@ -5,11 +5,12 @@ rollout state, pod failures and conditions below. No I/O: the reconcile gathers,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from lgp_contract.logs import strip_ansi
 
 from .builders.common import (
     REVISION_ANNOTATION,
@@ -37,7 +38,6 @@ LAST_MESSAGE_CHARS = 400  # the end of a crashed container's last message, in a 
 # rollout: the real server's api and queue processes race on migrations against a fresh database and
 # one of them may exit once, then start fine. A crash loop counts from this many restarts on.
 CRASH_LOOP_MIN_RESTARTS = 2
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # servers often log in colour
 
 
 def now() -> str:
@@ -134,7 +134,7 @@ def _last_exit(container_status: dict[str, Any]) -> str:
     text = f"last exit code {ended.get('exitCode')}"
     if ended.get("reason"):
         text += f" ({ended['reason']})"
-    message = " ".join(ANSI_ESCAPE.sub("", str(ended.get("message") or "")).split())
+    message = " ".join(strip_ansi(str(ended.get("message") or "")).split())  # servers log in colour
     if message:
         if len(message) > LAST_MESSAGE_CHARS:
             message = "..." + message[-LAST_MESSAGE_CHARS:]

@@ -269,6 +269,59 @@ def test_crash_loop_back_off_on_request(k8s, namespace, kubelet):
     assert cs.restart_count > 0 and cs.last_state.terminated.exit_code == 1
 
 
+def test_pod_logs_come_from_the_simulated_kubelet_through_the_apiserver(k8s, namespace, kubelet):
+    """pods/log is served by the apiserver from the simulated kubelet's log endpoint (lines the simulator
+    wrote: no process runs), with the kubelet's query parameters; a container that never started has
+    no log and says why."""
+    core = client.CoreV1Api(k8s)
+    core.create_namespaced_secret(
+        namespace,
+        client.V1Secret(metadata=client.V1ObjectMeta(name="env"), string_data={"TOKEN": "tok-123456"}),
+    )
+    body = _deployment("web", "registry.example/web:1", 1)
+    body["spec"]["template"]["spec"]["containers"][0]["envFrom"] = [{"secretRef": {"name": "env"}}]
+    client.AppsV1Api(k8s).create_namespaced_deployment(namespace, body)
+
+    def running() -> Any:
+        pods = [p for p in core.list_namespaced_pod(namespace).items if p.status.phase == "Running"]
+        return pods[0] if pods else None
+
+    pod = wait_for(running, timeout=60, what="a running pod").metadata.name
+    text = core.read_namespaced_pod_log(pod, namespace, container="server", timestamps=True)
+    lines = text.splitlines()
+    assert "SIMULATED container server started" in lines[0] and lines[0][:4].isdigit()  # timestamped
+    assert any(line.endswith("environment TOKEN=tok-123456") for line in lines)  # for redaction tests
+    kubelet.logs.write(namespace, pod, "server", "a line a test wrote")
+    assert (
+        core.read_namespaced_pod_log(pod, namespace, container="server", tail_lines=1)
+        == "a line a test wrote\n"
+    )
+    assert len(core.read_namespaced_pod_log(pod, namespace, container="server", limit_bytes=10)) == 10
+    with pytest.raises(ApiException) as exc:
+        core.read_namespaced_pod_log(pod, namespace, container="server", previous=True)
+    assert exc.value.status == 400 and "previous terminated container" in str(exc.value.body)
+
+    kubelet.fail("registry.example/web:broken", "ImagePullBackOff", namespace=namespace)
+    client.AppsV1Api(k8s).create_namespaced_deployment(
+        namespace, _deployment("stuck", "registry.example/web:broken", 1)
+    )
+
+    def stuck() -> Any:
+        pods = [
+            p
+            for p in core.list_namespaced_pod(namespace, label_selector="app=stuck").items
+            if p.spec.node_name
+        ]
+        return pods[0] if pods and pods[0].status.container_statuses else None
+
+    stuck_pod = wait_for(stuck, timeout=60, what="the stuck pod").metadata.name
+    with pytest.raises(ApiException) as exc:
+        core.read_namespaced_pod_log(stuck_pod, namespace, container="server")
+    assert exc.value.status == 400 and "is waiting to start: trying and failing to pull image" in str(
+        exc.value.body
+    )
+
+
 def test_the_simulated_node_stays_ready(k8s, kubelet):
     node = client.CoreV1Api(k8s).read_node(kubelet.node_name)
     ready = next(c for c in node.status.conditions if c.type == "Ready")

@@ -1,11 +1,14 @@
-"""/v1/deployments: create, list, get, update, delete; their revisions and events."""
+"""/v1/deployments: create, list, get, update, delete; their revisions, events and logs."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 
 from control_plane.api.common import (
     AUTH_ERRORS,
@@ -15,7 +18,7 @@ from control_plane.api.common import (
     deployment_public,
     revision_public,
 )
-from control_plane.api.deps import BoxDep, CurrentPrincipal, Limit, Offset, SessionDep, caller
+from control_plane.api.deps import BoxDep, CurrentPrincipal, Limit, LogsDep, Offset, SessionDep, caller
 from control_plane.models import (
     DeploymentCreate,
     DeploymentPublic,
@@ -26,11 +29,14 @@ from control_plane.models import (
     EventKind,
     EventPublic,
     EventsPublic,
+    LogsPublic,
     RevisionCreate,
     RevisionPublic,
     RevisionsPublic,
 )
-from control_plane.services import Caller, deployments, revisions
+from control_plane.services import Caller, deployments, logs, revisions
+from lgp_contract.logs import MAX_LINES, Level
+from lgp_contract.protocol import LogQuery
 from lgp_contract.statuses import RevisionStatus
 
 router = APIRouter(prefix="/deployments", tags=["deployments"], responses=AUTH_ERRORS)
@@ -167,3 +173,79 @@ def list_events(
         limit=limit,
         offset=offset,
     )
+
+
+def log_query(
+    revision_id: uuid.UUID | None,
+    since: datetime | None,
+    until: datetime | None,
+    level: Level | None,
+    q: str | None,
+    limit: int,
+    order: Literal["asc", "desc"],
+) -> LogQuery:
+    """The query parameters as the listener protocol's ``LogQuery`` (422 when the window is empty)."""
+    if since is not None and until is not None and until <= since:
+        raise RequestValidationError(
+            [{"loc": ("query", "until"), "msg": "must be later than since", "type": "value_error"}]
+        )
+    return LogQuery(
+        revision_id=revision_id,
+        since=since,
+        until=until,
+        level=level,
+        text=q or None,
+        limit=limit,
+        order=order,
+    )
+
+
+@router.get(
+    "/{deployment_id}/logs",
+    response_model=LogsPublic,
+    responses={
+        **NOT_FOUND,
+        200: {
+            "description": "The lines (JSON); with follow=true a stream of LogEntry objects, one JSON a line",
+            "content": {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/LogEntry"}}},
+        },
+    },
+    tags=["logs"],
+)
+async def read_logs(
+    principal: CurrentPrincipal,
+    ctx: LogsDep,
+    deployment_id: uuid.UUID,
+    revision_id: Annotated[
+        uuid.UUID | None, Query(description="Only this revision's pods and events.")
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Lines at or after this time (RFC 3339).")] = None,
+    until: Annotated[datetime | None, Query(description="Lines before this time (RFC 3339).")] = None,
+    level: Annotated[Level | None, Query(description="This level or a more severe one.")] = None,
+    q: Annotated[str | None, Query(max_length=256, description="Lines containing this (any case).")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LINES, description="Most lines.")] = 100,
+    order: Annotated[
+        Literal["asc", "desc"], Query(description="desc: the newest lines; asc: the oldest from since on.")
+    ] = "desc",
+    follow: Annotated[
+        bool, Query(description="Stream the newest lines, then new ones as they come (NDJSON, oldest first).")
+    ] = False,
+) -> Any:
+    """The deployment's logs: its api-server and queue-worker containers' lines, read in the cluster by
+    its listener when asked (secret values redacted), with its Kubernetes events and revision
+    transitions. When the listener is offline or slow, the answer has the events only and ``notice``
+    says why."""
+    query = log_query(revision_id, since, until, level, q, limit, order)
+    if follow:
+        if until is not None:
+            raise RequestValidationError(
+                [{"loc": ("query", "until"), "msg": "follow takes no until", "type": "value_error"}]
+            )
+        await logs.check(ctx, principal, deployment_id, revision_id)  # a 404 before the stream starts
+
+        async def lines() -> Any:
+            async for entry in logs.follow(ctx, principal, deployment_id, query):
+                yield entry.model_dump_json() + "\n"
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+    return (await logs.read(ctx, principal, deployment_id, query)).page

@@ -3,9 +3,6 @@ contract's (``lgp_contract.protocol``); docs/listener-protocol.md tells the stor
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 import uuid
 from typing import Annotated, Any
 
@@ -16,11 +13,15 @@ from sqlmodel import Session
 from control_plane.api.common import AUTH_ERRORS, CONFLICT, NOT_FOUND, WRITE_ERRORS
 from control_plane.api.deps import BoxDep, CurrentListener, SessionDep, SettingsDep
 from control_plane.services import listener_protocol as protocol
+from control_plane.services import logs
 from lgp_contract.protocol import (
     DeploymentReport,
     DesiredState,
     Heartbeat,
     HeartbeatAck,
+    LogAnswer,
+    LogRequest,
+    LogRequests,
     ReportAccepted,
     RevisionStatusPublic,
     StatusReport,
@@ -67,26 +68,19 @@ async def desired_state(
     listener_id = listener.id
     await run_in_threadpool(session.close)  # hold no connection while waiting
     engine = request.app.state.engine
-    hub = request.app.state.hub
-    deadline = time.monotonic() + min(wait, settings.long_poll_max_seconds)
 
     def read_version() -> int:
         with Session(engine) as s:
             return protocol.state_version(s, listener_id)
 
-    while True:
-        ticket = hub.subscribe(listener_id)
-        try:
-            current = await run_in_threadpool(read_version)
-            remaining = deadline - time.monotonic()
-            if known is None or current != known or remaining <= 0:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ticket[1].wait(), timeout=min(remaining, 1.0))
-        finally:
-            hub.unsubscribe(listener_id, ticket)
-    if known is not None and current == known:
-        return Response(status_code=304, headers={"ETag": _etag(current)})
+    async def changed() -> int | None:
+        current = await run_in_threadpool(read_version)
+        return current if known is None or current != known else None
+
+    hub = request.app.state.hub
+    current = await hub.wait_for(listener_id, changed, timeout=min(wait, settings.long_poll_max_seconds))
+    if current is None:
+        return Response(status_code=304, headers={"ETag": _etag(known or 0)})
 
     def build() -> DesiredState:
         with Session(engine) as s:
@@ -139,3 +133,41 @@ def acknowledge_deletion(
 @router.post("/heartbeat", response_model=HeartbeatAck, responses=WRITE_ERRORS)
 def heartbeat(session: SessionDep, listener: CurrentListener, body: Heartbeat) -> HeartbeatAck:
     return protocol.heartbeat(session, listener, body)
+
+
+@router.get("/log-requests", response_model=LogRequests)
+async def log_requests(
+    request: Request,
+    session: SessionDep,
+    listener: CurrentListener,
+    settings: SettingsDep,
+    wait: Annotated[float, Query(ge=0, le=300, description="Seconds to wait for a request (long-poll).")] = 0,
+) -> LogRequests:
+    """Someone asked for logs of this listener's deployments: each request is handed out once. With
+    ``wait``, the call returns as soon as one arrives (within a second), else an empty list after
+    ``wait`` seconds (capped by ``LGP_LONG_POLL_MAX_SECONDS``). Answer each within its
+    ``answer_within_seconds``."""
+    listener_id = listener.id
+    await run_in_threadpool(session.close)  # hold no connection while waiting
+    engine = request.app.state.engine
+
+    def take() -> list[LogRequest]:
+        with Session(engine) as s:
+            return logs.take(s, listener_id)
+
+    async def handed() -> list[LogRequest] | None:
+        return (await run_in_threadpool(take)) or None
+
+    timeout = min(wait, settings.long_poll_max_seconds)
+    found = await request.app.state.log_hub.wait_for(listener_id, handed, timeout=timeout)
+    return LogRequests(requests=found or [])
+
+
+@router.post("/log-requests/{request_id}", status_code=204, responses={**NOT_FOUND, **WRITE_ERRORS})
+def answer_log_request(
+    session: SessionDep, listener: CurrentListener, request_id: uuid.UUID, body: LogAnswer
+) -> Response:
+    """The lines for a log request (redacted: the deployment's secret values never leave the cluster).
+    404: unknown, another listener's, or expired (its waiter already answered without them): drop it."""
+    logs.answer(session, listener, request_id, body)
+    return Response(status_code=204)

@@ -117,8 +117,8 @@ def redis_name(cr: Platform) -> str:
 def selector_labels(cr: Platform, component: str) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": "langgraph",
-        "app.kubernetes.io/instance": cr.name,
-        "app.kubernetes.io/component": component,
+        names.LABEL_INSTANCE: cr.name,
+        names.LABEL_COMPONENT: component,
     }
 
 

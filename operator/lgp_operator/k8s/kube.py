@@ -113,13 +113,15 @@ class Kube:
         body: Any = None,
         content_type: str = "application/json",
         timeout: float = 30,
+        as_text: bool = False,
     ) -> Any:
+        """The decoded JSON answer (``as_text``: the body as text, e.g. a container's log)."""
         q = {k: v for k, v in (query or {}).items() if v is not None}
         dry = q.get("dryRun") == "All"
         with self._lock:
             self.calls[method + ("?dryRun" if dry else "")] += 1
             self.requests[(method, path)] += 1
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "*/*" if as_text else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
         _, url, headers, _, _ = self.api.param_serialize(
@@ -130,7 +132,7 @@ class Kube:
         # The REST layer serialises dict bodies as JSON for JSON and YAML content types (JSON is YAML).
         resp = self.api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout)
         raw = resp.read() if hasattr(resp, "read") else resp.data
-        text = raw.decode() if isinstance(raw, bytes) else (raw or "")
+        text = raw.decode(errors="replace") if isinstance(raw, bytes) else (raw or "")
         if not 200 <= resp.status < 300:
             message, reason = text, getattr(resp, "reason", "") or ""
             try:
@@ -139,6 +141,8 @@ class Kube:
             except ValueError:
                 pass
             raise KubeError(resp.status, str(reason), str(message), method, path)
+        if as_text:
+            return text
         return json.loads(text) if text else None
 
     # ------------------------------------------------------------ verbs
@@ -151,10 +155,19 @@ class Kube:
             raise
 
     def list(
-        self, api_version: str, kind: str, namespace: str | None, selector: str | None = None
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        selector: str | None = None,
+        *,
+        timeout: float = 30,
     ) -> list[dict[str, Any]]:
         out = self.request(
-            "GET", resource_path(api_version, kind, namespace), query={"labelSelector": selector}
+            "GET",
+            resource_path(api_version, kind, namespace),
+            query={"labelSelector": selector},
+            timeout=timeout,
         )
         items: list[dict[str, Any]] = out.get("items") or []
         for item in items:  # list items carry no apiVersion/kind

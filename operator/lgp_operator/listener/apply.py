@@ -92,6 +92,7 @@ class Applier:
             return
         with self.state.lock:
             self.state.pending_deletions.discard(dep_id)
+        tr.know_secrets(tuple(entry.secret.data.values()) if entry.secret is not None else ())
         if entry.revision is None:
             return
         rev_id = str(entry.revision.id)

@@ -18,6 +18,8 @@ from lgp_contract.protocol import (
     DeploymentReport,
     Heartbeat,
     HeartbeatAck,
+    LogAnswer,
+    LogRequests,
     RevisionStatusPublic,
     StatusReport,
 )
@@ -97,6 +99,14 @@ class ControlPlaneClient:
 
     def heartbeat(self, beat: Heartbeat) -> HeartbeatAck:
         return _parse(HeartbeatAck, self._call("POST", "/heartbeat", json=_body(beat)))
+
+    def log_requests(self, wait: float) -> LogRequests:
+        """Log requests waiting for this listener (empty after ``wait`` s when none came)."""
+        r = self._call("GET", "/log-requests", params={"wait": wait}, timeout=wait + 15)
+        return _parse(LogRequests, r)
+
+    def answer_log_request(self, request_id: str, answer: LogAnswer) -> None:
+        self._call("POST", f"/log-requests/{request_id}", json=_body(answer))
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class ListenerMetrics:
@@ -32,6 +32,18 @@ class ListenerMetrics:
             "lgp_listener_status_reports_total",
             "Revision status reports sent.",
             ["status"],
+            registry=self.registry,
+        )
+        self.log_requests = Counter(
+            "lgp_listener_log_requests_total",
+            "Log requests by outcome (answered, error, busy).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.log_seconds = Histogram(
+            "lgp_listener_log_read_seconds",
+            "Time to read the logs of one request from the apiserver.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
         Gauge(

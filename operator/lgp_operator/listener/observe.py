@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import ValidationError
 
+from lgp_contract.logs import Redactor
 from lgp_contract.names import LABEL_DEPLOYMENT_ID, LABEL_LISTENER_ID, belongs_to
 from lgp_contract.protocol import ConditionReport, DeploymentReport, KubernetesEventReport, Replicas
 from lgp_contract.resource import API_VERSION, KIND, LangGraphPlatformStatus
@@ -27,6 +28,7 @@ from .desired import digest
 from .tracking import Context, Tracked
 
 log = logging.getLogger("lgp.listener")
+NO_SECRETS = Redactor()
 
 
 class Outcome(NamedTuple):
@@ -60,10 +62,16 @@ def revision_outcome(obj: dict[str, Any]) -> Outcome | None:
     return None
 
 
-def observed(obj: dict[str, Any]) -> DeploymentReport:
-    """The conditions, api-server replica counts and endpoint a LangGraphPlatform's status shows."""
+def observed(obj: dict[str, Any], redact: Redactor = NO_SECRETS) -> DeploymentReport:
+    """The conditions, api-server replica counts and endpoint a LangGraphPlatform's status shows; the
+    deployment's secret values redacted from the conditions (a crashed container's last message is in
+    one)."""
     status = LangGraphPlatformStatus.model_validate(obj.get("status") or {})
-    given: dict[str, Any] = {"conditions": [ConditionReport.of(c) for c in status.conditions]}
+    conditions = [ConditionReport.of(c) for c in status.conditions]
+    for c in conditions:
+        if c.message:
+            c.message = redact(c.message)
+    given: dict[str, Any] = {"conditions": conditions}
     rev = spec_revision(obj)
     try:
         if rev:
@@ -92,12 +100,13 @@ def events_by_deployment(trs: list[Tracked], events: list[dict[str, Any]]) -> di
     return out
 
 
-def event_report(ev: dict[str, Any]) -> KubernetesEventReport:
+def event_report(ev: dict[str, Any], redact: Redactor = NO_SECRETS) -> KubernetesEventReport:
+    """A Kubernetes event as reported, the deployment's secret values redacted from its message."""
     io = ev.get("involvedObject") or {}
     return KubernetesEventReport(
         type="Warning" if ev.get("type") == "Warning" else "Normal",
         reason=(ev.get("reason") or "Unknown")[:200],
-        message=(ev.get("message") or "")[:2000],
+        message=redact(ev.get("message") or "")[:2000],
         object=f"{io.get('kind')}/{io.get('name')}"[:256],
         count=ev.get("count") or 1,
         timestamp=ev.get("lastTimestamp") or ev.get("eventTime") or ev["metadata"].get("creationTimestamp"),
@@ -170,13 +179,13 @@ class Observer:
                 self.reporter.settle(tr, rev, *outcome)
         elif outcome is None:
             tr.failing_since = None
-        report = observed(obj)
+        report = observed(obj, tr.redact)
         fresh = []
         for ev in events:
             key = f"{ev['metadata'].get('uid')}:{ev.get('count') or 1}"
             if key not in tr.seen_events:
                 tr.seen_events.add(key)
-                fresh.append(event_report(ev))
+                fresh.append(event_report(ev, tr.redact))
         h = digest(report.model_dump(mode="json", exclude_unset=True))
         if fresh or h != tr.report_hash:
             report.events = fresh[-200:]

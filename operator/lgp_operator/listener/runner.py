@@ -1,5 +1,6 @@
 """The listener process: a long-poll sync loop that applies (``apply.py``), a status observer
-(``observe.py``), a heartbeat, and /healthz + /metrics.
+(``observe.py``), a heartbeat, a log-request loop (``logs.py``, on its own connection and threads, so a
+slow or large log never delays the sync), and /healthz + /metrics.
 
 Control plane unreachable: nothing in the cluster changes (no desired state means no action, never
 deletion); retries back off exponentially with jitter up to ``backoff_max_seconds``; sync resumes
@@ -29,6 +30,7 @@ from lgp_operator.k8s.kube import Kube, KubeError
 from .apply import Applier
 from .client import ControlPlaneClient, Refused, Unavailable
 from .desired import FIELD_MANAGER, Desired, UnreadableState, parse
+from .logs import ApiServerLogs, LogReader, LogSource, LogWorker
 from .metrics import ListenerMetrics
 from .observe import Observer
 from .settings import ListenerSettings
@@ -50,14 +52,17 @@ class Backoff:
 
 
 class ListenerRunner:
-    def __init__(self, settings: ListenerSettings, *, api_client: client.ApiClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: ListenerSettings,
+        *,
+        api_client: client.ApiClient | None = None,
+        log_source: LogSource | None = None,
+    ) -> None:
         self.settings = settings
+        logs_api = api_client
         if api_client is None:
-            if settings.kubeconfig:
-                api_client = config.new_client_from_config(settings.kubeconfig)
-            else:
-                config.load_incluster_config()
-                api_client = client.ApiClient()
+            api_client, logs_api = _api_client(settings), _api_client(settings)  # logs: their own pool
         self.api = api_client
         self.metrics = ListenerMetrics()
         self.cp = ControlPlaneClient(
@@ -74,6 +79,22 @@ class ListenerRunner:
             namespaces=frozenset(settings.namespaces),
         )
         self.applier = Applier(ctx, apply_concurrency=settings.apply_concurrency)
+        self.logs = LogWorker(
+            ControlPlaneClient(  # its own connection: a log long-poll never queues behind the sync's
+                settings.control_plane_url,
+                settings.token.get_secret_value(),
+                verify=settings.ca_bundle or True,
+            ),
+            LogReader(
+                ctx,
+                log_source or ApiServerLogs(Kube(logs_api, manager=FIELD_MANAGER)),
+                tail_lines=settings.log_tail_lines,
+                limit_bytes=settings.log_limit_bytes,
+            ),
+            self.metrics,
+            concurrency=settings.log_concurrency,
+            poll_wait=settings.poll_wait_seconds,
+        )
         self.observer = Observer(ctx, failure_grace_seconds=settings.failure_grace_seconds)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -88,6 +109,7 @@ class ListenerRunner:
             ("sync", self._sync_loop),
             ("observe", self._observe_loop),
             ("heartbeat", self._heartbeat_loop),
+            ("logs", self._logs_loop),
             ("http", self.http.serve_forever),
         ]
         for name, target in loops:
@@ -115,6 +137,7 @@ class ListenerRunner:
         # (it only reads), so stopping takes at most a couple of seconds.
         for t in self._threads:
             t.join(timeout=2)
+        self.logs.close()
 
     def healthy(self) -> bool:
         return all(t.is_alive() for t in self._threads) and not self._stop.is_set()
@@ -164,6 +187,22 @@ class ListenerRunner:
                 self.metrics.errors.labels(kind="internal").inc()
                 log.exception("unexpected error while observing status")
 
+    def _logs_loop(self) -> None:
+        backoff = Backoff(self.settings.backoff_max_seconds)
+        while not self._stop.is_set():
+            try:
+                self.logs.poll_once()
+                backoff.reset()
+            except (Unavailable, Refused) as e:
+                self.metrics.errors.labels(kind="logs").inc()
+                delay = backoff.next()
+                log.warning("log requests poll failed, retrying in %.1fs: %s", delay, e)
+                self._stop.wait(delay)
+            except Exception:
+                self.metrics.errors.labels(kind="internal").inc()
+                log.exception("unexpected error in the log-request loop")
+                self._stop.wait(backoff.next())
+
     def _heartbeat_loop(self) -> None:
         info = {"listener_version": dist_version("lgp")}
         with contextlib.suppress(Exception):  # the server version is a nicety
@@ -207,3 +246,10 @@ class ListenerRunner:
                 self.wfile.write(body)
 
         return Handler
+
+
+def _api_client(settings: ListenerSettings) -> client.ApiClient:
+    if settings.kubeconfig:
+        return config.new_client_from_config(settings.kubeconfig)
+    config.load_incluster_config()
+    return client.ApiClient()

@@ -35,6 +35,26 @@ class ListenerSettings(BaseSettings):
         default=8, ge=1, le=64, description="Deployments applied side by side when many change at once."
     )
     backoff_max_seconds: float = Field(default=30, gt=0, description="Longest wait between retries.")
+    log_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="Log requests read at the same time (4 times as many may wait; more are answered "
+        "'busy' at once). Logs are read on their own connection and threads: a slow or large log never "
+        "delays the sync.",
+    )
+    log_tail_lines: int = Field(
+        default=5000,
+        ge=1,
+        le=100_000,
+        description="Most lines read from one container's log when a filter (level, text, end time) "
+        "may drop some (else the request's limit).",
+    )
+    log_limit_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes read from one container's log per request (pods/log limitBytes).",
+    )
     http_host: str = Field(default="0.0.0.0", description="Address of /healthz and /metrics.")  # noqa: S104
     http_port: int = Field(
         default=9090, ge=0, le=65535, description="Port of /healthz and /metrics (0: any)."

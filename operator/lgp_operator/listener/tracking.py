@@ -7,6 +7,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from lgp_contract.logs import Redactor
 from lgp_contract.protocol import StatusReport
 from lgp_contract.statuses import PENDING, RevisionStatus
 from lgp_operator.k8s.kube import Kube
@@ -30,9 +31,18 @@ class Tracked:
     failing_since: float | None = None
     report_hash: str | None = None
     seen_events: set[str] = field(default_factory=set)
+    # The values of the Secret the listener applied for it: never to leave the cluster in a report or a
+    # log line (``redact``).
+    secret_values: tuple[str, ...] = field(default=(), repr=False)
+    redact: Redactor = field(default_factory=Redactor, repr=False, compare=False)
     # Serialises the status reports of this one deployment between the sync loop and the observer,
     # so neither holds the listener-wide lock during the observer's HTTP calls.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def know_secrets(self, values: tuple[str, ...]) -> None:
+        """The values of the deployment's Secret as last applied (the redactor follows them)."""
+        if values != self.secret_values:
+            self.secret_values, self.redact = values, Redactor(values)
 
 
 class Deployments:
@@ -80,6 +90,7 @@ class StatusReporter:
     def report(self, tr: Tracked, rev_id: str, status: str, reason: str | None, message: str | None) -> None:
         """Report a transition once; the caller holds ``tr.lock``. A refusal (e.g. the revision was
         interrupted or overtaken meanwhile) is final: nothing to retry."""
+        message = message and tr.redact(message)  # a crashed container's last words may hold a secret
         body = StatusReport.model_validate(
             {"status": status, "reason": reason and reason[:256], "message": message and message[:4096]}
         )

@@ -8,11 +8,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -25,6 +22,7 @@ import pytest
 
 from lgp_cli.main import main
 from lgp_local.control_plane import ControlPlaneProcess
+from tests.stream_lines import StreamLines
 
 REPO = Path(__file__).resolve().parents[3]
 LGP = [sys.executable, "-m", "lgp_cli.main"]
@@ -191,37 +189,13 @@ class Cli:
 
 class Running:
     def __init__(self, proc: subprocess.Popen[str], argv: list[str]) -> None:
+        assert proc.stderr is not None
         self.proc, self.argv = proc, argv
-        self.lines: list[str] = []
-        self.cond = threading.Condition()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with self.cond:
-                self.lines.append(line)
-                self.cond.notify_all()
-        with self.cond:
-            self.lines.append("")  # EOF marker
-            self.cond.notify_all()
+        self.stderr = StreamLines(proc.stderr)
 
     def wait_line(self, pattern: str, timeout: float = 30) -> str:
         """Block until stderr has a line matching ``pattern`` (a regex)."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for line in self.lines:
-                    if rx.search(line):
-                        return line
-                if self.lines and self.lines[-1] == "":
-                    raise AssertionError(f"stderr ended without {pattern!r}:\n{''.join(self.lines)}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no {pattern!r} on stderr in {timeout}s:\n{''.join(self.lines)}")
-                self.cond.wait(remaining)
+        return self.stderr.wait_line(pattern, timeout)
 
     def finish(self, timeout: float = 60) -> Result:
         try:
@@ -231,8 +205,7 @@ class Running:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
-        self.reader.join(timeout=10)
-        result = Result(code, out, "".join(self.lines))
+        result = Result(code, out, self.stderr.join())
         _GUARD.record(self.argv, result.out + result.err)
         return result
 
@@ -249,6 +222,7 @@ class Listener:
         self.id: str = created["id"]
         self.name: str = created["name"]
         self.namespaces: list[str] = created["namespaces"]
+        self.token: str = created["token"]
         self.http = httpx.Client(
             base_url=cp.url + "/v1/listener",
             headers={"Authorization": f"Bearer {created['token']}"},

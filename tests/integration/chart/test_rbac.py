@@ -71,6 +71,14 @@ def test_listener_may_touch_only_platforms_and_secrets_in_its_namespaces(
         assert can(api, verb, resource, managed, group), f"listener cannot {verb} {resource} in {managed}"
         assert not can(api, verb, resource, other, group), f"listener may {verb} {resource} in {other}"
         assert not can(api, verb, resource, release, group), f"listener may {verb} {resource} in {release}"
+    # a deployment's logs, on request: its pods and their logs, read only
+    for verb, resource, sub in (("get", "pods", None), ("list", "pods", None), ("get", "pods", "log")):
+        assert can(api, verb, resource, managed, sub=sub), f"listener cannot {verb} {resource}/{sub}"
+        assert not can(api, verb, resource, other, sub=sub), f"listener may {verb} {resource} in {other}"
+        assert not can(api, verb, resource, release, sub=sub)
+    for verb in ("create", "delete", "patch"):
+        assert not can(api, verb, "pods", managed), f"listener may {verb} pods"
+    assert not can(api, "create", "pods", managed, sub="exec")
     assert can(api, "get", "langgraphplatforms", managed, GROUP, sub="status")
     # The operator owns the status; the listener only reads it.
     assert not can(api, "patch", "langgraphplatforms", managed, GROUP, sub="status")

@@ -265,6 +265,35 @@ def test_the_example_agent_serves_runs_and_rolls_out_without_a_failed_request(
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
 
 
+def test_logs_show_the_example_servers_own_startup_lines(
+    real_node: NodeStack,
+    stack: tuple[ControlPlane, Process],
+    deploy: Callable[..., dict[str, Any]],
+    node_ns: str,
+) -> None:
+    """Logs through lgp on real pods: the listener reads pods/log from the real kubelet and the control
+    plane answers with the server's and the queue worker's own lines, their levels, newest first."""
+    cp, _ = stack
+    dep = deploy("logged")
+    rev = cp.wait_revision(dep["latest_revision_id"], {"DEPLOYED", "DEPLOY_FAILED"}, timeout=420)
+    assert rev["status"] == "DEPLOYED", _why(real_node, node_ns, rev)
+    page = cp.call("GET", f"/deployments/{dep['id']}/logs", params={"limit": 1000})
+    assert page["containers"] == "complete", page["notice"]
+    lines = [e for e in page["data"] if e["source"] == "container"]
+    server = [e for e in lines if e["container"] == "api-server"]
+    queue = [e for e in lines if e["container"] == "queue-worker"]
+    assert any("Application started up" in e["message"] for e in server), [e["message"] for e in server][-20:]
+    assert queue, "no line from the queue worker"
+    assert {e["revision_id"] for e in lines} == {dep["latest_revision_id"]}
+    assert "INFO" in {e["level"] for e in server}
+    # the same lines, found by the listener's text filter, are the container's own (colours stripped)
+    found = cp.call("GET", f"/deployments/{dep['id']}/logs", params={"q": "application started up"})
+    assert found["data"] and all("Application started up" in e["message"] for e in found["data"])
+    (pod,) = _pods(real_node, node_ns, "api-server")
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", _logs(real_node, node_ns, pod.metadata.name))
+    assert all(e["message"] in plain for e in found["data"] if e["pod"] == pod.metadata.name)
+
+
 def test_a_missing_image_fails_with_the_kubelets_image_pull_back_off(
     stack: tuple[ControlPlane, Process], deploy: Callable[..., dict[str, Any]]
 ) -> None:

@@ -112,5 +112,10 @@ def test_listener_and_usage_reporter_have_nothing_cluster_wide(render: Any) -> N
         ("", "secrets"),
         ("", "events"),
         ("events.k8s.io", "events"),
+        ("", "pods"),
+        ("", "pods/log"),
     }
     assert {v for g, r, v in granted if r == "events"} == {"get", "list", "watch"}
+    # logs on request: pods and their logs are read, never changed
+    assert {v for g, r, v in granted if r == "pods"} == {"get", "list"}
+    assert {v for g, r, v in granted if r == "pods/log"} == {"get"}

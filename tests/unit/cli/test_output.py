@@ -40,7 +40,7 @@ def test_422_lines_name_the_field_and_the_flag() -> None:
         "resources.server.cpu: String should match pattern (--cpu)",
         "env.0.name: bad name (--env)",
         "secrets.API_TOKEN: too long (--secret API_TOKEN)",
-        "query limit: less than or equal to 500",
+        "query limit: less than or equal to 500 (--limit)",
         "name: too long (NAME)",
         "body: not JSON",
         "something_new: extra",

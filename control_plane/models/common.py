@@ -19,6 +19,7 @@ from lgp_contract.formats import (
     PINNED_IMAGE_REF,
     PORTABLE_ENV_NAME,
 )
+from lgp_contract.names import MAX_NAME
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -30,6 +31,8 @@ SQLModel.metadata.naming_convention = {
 
 # ----------------------------------------------------------------------------------------- formats
 Name = Annotated[str, StringConstraints(min_length=1, max_length=53, pattern=DNS_LABEL)]
+# a new deployment's name: the operator names its children after it, and their suffixes need room
+DeploymentName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, pattern=DNS_LABEL)]
 Namespace = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=DNS_LABEL)]
 Image = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=PINNED_IMAGE_REF)]
 Cpu = Annotated[str, StringConstraints(max_length=16, pattern=CPU_QUANTITY)]

@@ -26,10 +26,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from lgp_contract import resource as cr
+from lgp_contract.names import MAX_NAME
 from lgp_contract.protocol import Replicas
 
 from .common import (
     Cpu,
+    DeploymentName,
     EnvName,
     HostName,
     Image,
@@ -267,6 +269,12 @@ class Deployment(DeploymentBase, table=True):
 
 class DeploymentCreate(DeploymentBase):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+    # the operator names children after the deployment (``-api-server`` and a StatefulSet's pods add
+    # suffixes): a new deployment's name is held to the operator's limit here, where a 422 names it
+    name: DeploymentName = Field(
+        description=f"DNS-1123 label of at most {MAX_NAME} characters, unique in the tenant; names the "
+        "Kubernetes objects.",
+    )
     resources: Resources = Field(default_factory=Resources)
     ingress: Ingress | None = None
     env: list[EnvVar] = Field(

@@ -99,6 +99,7 @@ def test_bad_input_names_the_field(api: Api) -> None:
     }
     cases: list[tuple[dict[str, Any], list[Any]]] = [
         ({"name": "Not_DNS"}, ["body", "name"]),
+        ({"name": "a" * 41}, ["body", "name"]),  # the operator's limit (its children add suffixes)
         ({"type": "staging"}, ["body", "type"]),
         ({"image": "agent"}, ["body", "image"]),
         ({"namespace": "other"}, ["body", "namespace"]),

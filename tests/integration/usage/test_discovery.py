@@ -103,7 +103,7 @@ def test_discovers_managed_and_external_databases_and_reports_by_uid(
     _platform(custom, namespace, "pending", {})
 
     errors: list[TargetError] = []
-    source = KubernetesTargets(k8s, [namespace], on_error=errors.append)
+    source = KubernetesTargets(k8s, [namespace], on_error=errors.append, count_from_database=True)
     targets = {t.name: t for t in source.targets()}
     assert set(targets) == {"agent", "byo"}
     assert targets["agent"].deployment_id == agent["metadata"]["uid"]
@@ -125,7 +125,7 @@ def test_discovers_managed_and_external_databases_and_reports_by_uid(
         source,
         Buffer(tmp_path / "b.sqlite3"),
         HttpSink(sink.url, "lic"),
-        config=ReporterConfig(settle=timedelta(0)),
+        config=ReporterConfig(settle=timedelta(0), count_from_database=True),
     )
     reporter.tick()
     got = sink.windows()
@@ -151,6 +151,7 @@ def test_discovers_managed_and_external_databases_and_reports_by_uid(
             LGP_USAGE_BUFFER_PATH=str(tmp_path / "c.sqlite3"),
             LGP_USAGE_SETTLE_SECONDS="0",
             LGP_USAGE_METRICS_PORT="0",
+            LGP_USAGE_COUNT_FROM_DATABASE="true",
         )
         proc = subprocess.run(
             [sys.executable, "-m", "lgp_operator.usage.cli", "run", "--once"],

@@ -16,6 +16,7 @@ The virtualenv with the real server comes from ``tests/api/server/test_mount_pre
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
@@ -35,6 +36,9 @@ from typing import Any
 
 import httpx
 import pytest
+from lgp_operator.builders.common import Platform
+from lgp_operator.builders.desired import build_desired
+from lgp_operator.settings import OperatorSettings
 from lgp_operator.usage.buffer import Buffer
 from lgp_operator.usage.reports import ReportStore
 
@@ -211,6 +215,40 @@ def usage(beacon: StrictBeacon, tmp_path: Path) -> Iterator[UsageComponent]:
         component.stop()
 
 
+def usage_env_from_the_operator(receiver_url: str) -> dict[str, str]:
+    """The usage-reporting variables exactly as the operator's builders set them on the api server and
+    the queue worker, with each secretKeyRef resolved from the Secret the builders make."""
+    cr = Platform.from_body(
+        {
+            "metadata": {"name": "agent", "namespace": "team-a", "uid": DEPLOYMENT_ID, "generation": 1},
+            "spec": {"image": "agent:1", "queue": {"enabled": True}},
+        }
+    )
+    settings = OperatorSettings(usage_receiver_url=receiver_url)
+    objs = build_desired(cr, settings, postgres_password="pw", usage_key=REPORT_KEY).objects
+    secrets = {
+        o["metadata"]["name"]: {k: base64.b64decode(v).decode() for k, v in o["data"].items()}
+        for o in objs
+        if o["kind"] == "Secret"
+    }
+    found = []
+    for o in objs:
+        if o["kind"] != "Deployment" or o["metadata"]["name"] not in ("agent-api-server", "agent-queue"):
+            continue
+        env = {}
+        for e in o["spec"]["template"]["spec"]["containers"][0]["env"]:
+            if not e["name"].startswith("LANGSMITH_"):
+                continue
+            if "valueFrom" in e:
+                ref = e["valueFrom"]["secretKeyRef"]
+                env[e["name"]] = secrets[ref["name"]][ref["key"]]
+            else:
+                env[e["name"]] = e["value"]
+        found.append(env)
+    assert len(found) == 2 and found[0] == found[1], found
+    return found[0]
+
+
 def _start(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
@@ -254,10 +292,8 @@ def server(
         "LANGGRAPH_NO_VERSION_CHECK": "true",
         "LOG_COLOR": "false",
         "AGENT_SLEEP_SECONDS": "0",
-        # where the server reports its own usage, and with which credential (what the operator sets)
-        "LANGSMITH_AUTH_ENDPOINT": f"http://127.0.0.1:{usage.port}",
-        "LANGSMITH_CONTROL_PLANE_API_KEY": REPORT_KEY,
-        "LANGSMITH_TRACING": "false",
+        # where the server reports its own usage, and with which credential: what the operator sets
+        **usage_env_from_the_operator(f"http://127.0.0.1:{usage.port}"),
         "PYTHONPATH": str(site),
         "LGP_TEST_REPORT_INTERVAL": str(SERVER_INTERVAL),
     }

@@ -1,9 +1,11 @@
 """Usage from the LangGraph server's own reports, end to end on the REAL server (langgraph-api 0.11.1
 with the MIT runtime langgraph-runtime-pg, from PyPI, as an api process plus a queue worker on real
 Postgres and Redis; no kubelet): 50 runs of mixed shapes reach the beacon with exactly the server's
-own counts, while the beacon fails 30% of requests and the usage component is SIGKILLed twice.
+own counts, while the beacon fails 30% of requests, the usage component is SIGKILLed twice, and
+every fifth answer of the receiver to the server is lost after the report was stored.
 
-The beacon is a stand-in for the vendor's beacon (``FlakySink``, a real HTTP server on 127.0.0.1).
+The beacon is a stand-in for the vendor's beacon (``FlakySink``, a real HTTP server on 127.0.0.1);
+``LossyNetwork`` is a stand-in for a network that loses answers.
 
 The server's report interval: langgraph-api 0.11.1 has no setting for it. It is the module
 constant ``langgraph_api.metadata.INTERVAL = 300`` (read at every turn of ``metadata_loop``). This
@@ -31,6 +33,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +150,71 @@ class StrictBeacon(FlakySink):
         return runs, nodes
 
 
+class LossyNetwork:
+    """A stand-in for a network that loses answers, between the servers and the usage component: it
+    forwards every report and, for every ``every``-th one the receiver stored, closes the connection
+    instead of answering (the server then keeps those counts and sends them again, merged into its
+    next report with the same ``from_timestamp``)."""
+
+    def __init__(self, target_port: int, every: int = 5) -> None:
+        self.lock = threading.Lock()
+        self.forwarded = 0
+        self.lost: list[str] = []  # from_timestamp of reports stored whose answer was lost
+        self.answered: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    r = httpx.post(
+                        f"http://127.0.0.1:{target_port}{self.path}",
+                        content=body,
+                        headers={"Content-Type": "application/json"},
+                        timeout=10,
+                    )
+                except httpx.HTTPError:  # the usage component is down
+                    self.close_connection = True
+                    return
+                start = str(json.loads(body).get("from_timestamp"))
+                with outer.lock:
+                    outer.forwarded += 1
+                    drop = r.status_code == 204 and outer.forwarded % every == 0
+                    (outer.lost if drop else outer.answered).append(start)
+                if drop:
+                    self.close_connection = True
+                    return
+                self.send_response(r.status_code)
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def resent_after_a_lost_answer(self) -> int:
+        with self.lock:
+            return len(set(self.lost) & set(self.answered))
+
+    def __enter__(self) -> LossyNetwork:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class UsageComponent:
     """``lgp usage run`` as a process: the receiver of the servers' reports plus the relay."""
 
@@ -255,11 +323,18 @@ def _start(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> subproc
 
 
 @pytest.fixture
+def network(usage: UsageComponent) -> Iterator[LossyNetwork]:
+    n = LossyNetwork(usage.port)
+    with n:
+        yield n
+
+
+@pytest.fixture
 def server(
     server_python: Path,  # noqa: F811 (the imported fixture)
     postgres_url: str,
     redis_server: Any,
-    usage: UsageComponent,
+    network: LossyNetwork,
     tmp_path: Path,
 ) -> Iterator[dict[str, Any]]:
     """The real server (api process with no queue, plus one queue worker), reporting its usage to
@@ -293,7 +368,7 @@ def server(
         "LOG_COLOR": "false",
         "AGENT_SLEEP_SECONDS": "0",
         # where the server reports its own usage, and with which credential: what the operator sets
-        **usage_env_from_the_operator(f"http://127.0.0.1:{usage.port}"),
+        **usage_env_from_the_operator(f"http://127.0.0.1:{network.port}"),
         "PYTHONPATH": str(site),
         "LGP_TEST_REPORT_INTERVAL": str(SERVER_INTERVAL),
     }
@@ -368,7 +443,7 @@ def _run(api: str, shape: str, graph: str) -> None:
 
 
 def test_fifty_runs_of_mixed_shapes_reach_the_beacon_with_the_servers_own_counts(
-    server: dict[str, Any], usage: UsageComponent, beacon: StrictBeacon
+    server: dict[str, Any], usage: UsageComponent, beacon: StrictBeacon, network: LossyNetwork
 ) -> None:
     rng = random.Random(50)
     plan = [
@@ -413,6 +488,8 @@ def test_fifty_runs_of_mixed_shapes_reach_the_beacon_with_the_servers_own_counts
     assert kills == 2
     assert beacon.totals() == expected, (beacon.totals(), expected)
     assert beacon.changed == []  # no window relayed twice with different counts
+    # reports the receiver had stored came again (their answer was lost), and were not counted twice
+    assert network.resent_after_a_lost_answer() > 0, (network.lost, network.forwarded)
     assert beacon.bad == []
     assert beacon.refused > 0 and beacon.failed_after_store > 0  # the beacon really failed
     got = beacon.windows()
@@ -440,5 +517,7 @@ def test_fifty_runs_of_mixed_shapes_reach_the_beacon_with_the_servers_own_counts
         f" {expected}; {len(got)} windows; beacon requests {beacon.requests} (refused {beacon.refused},"
         f" stored then 500 {beacon.failed_after_store}, resends of stored {beacon.resends_of_stored});"
         f" usage component SIGKILLed {kills} times; server retries after failed reports:"
-        f" {logs.count('All metadata submissions failed, will retry')}"
+        f" {logs.count('All metadata submissions failed, will retry')}; reports forwarded"
+        f" {network.forwarded}, answers lost after storing {len(network.lost)}, resent"
+        f" {network.resent_after_a_lost_answer()}"
     )

@@ -478,7 +478,10 @@ def test_fifty_runs_of_mixed_shapes_reach_the_beacon_with_the_servers_own_counts
     usage.start()
 
     # every count the server made reaches the beacon ...
-    _wait(lambda: beacon.totals() == expected, 120, f"the beacon totals {expected} (now {beacon.totals()})")
+    try:
+        _wait(lambda: beacon.totals() == expected, 120, "the beacon totals")
+    except AssertionError:
+        raise AssertionError(f"the beacon totals are {beacon.totals()}, expected {expected}") from None
     # ... and stays there: wait for more reports to be received and windows to be sealed and relayed
     buffer_path = usage.env["LGP_USAGE_BUFFER_PATH"]
     sealed_before = len(beacon.windows())

@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from lgp_operator.usage.buffer import Buffer
 from lgp_operator.usage.receiver import Credentials, Receiver
 from lgp_operator.usage.reporter import Reporter, ReporterConfig
 from lgp_operator.usage.reports import ReportStore
-from lgp_operator.usage.sinks import HttpSink
+from lgp_operator.usage.sinks import AuditFileSink, HttpSink, summarize_audit, verify_audit_dir
 from lgp_operator.usage.targets import StaticTargets, Target
 
 from .conftest import FlakySink
@@ -183,3 +184,25 @@ def test_sealed_windows_are_relayed_once_and_later_reports_go_to_the_open_window
         T0: {"langgraph.platform.runs": 20, "langgraph.platform.nodes": 55},
         T0 + timedelta(hours=1): {"langgraph.platform.runs": 1 + 3, "langgraph.platform.nodes": 3 + 3},
     }
+
+
+def test_air_gapped_the_servers_reports_go_to_signed_audit_files(
+    setup: dict[str, Any], tmp_path: Path
+) -> None:
+    url, clock = setup["url"], setup["clock"]
+    assert httpx.post(url + "/v1/metadata/submit", json=report(20, 55)).status_code == 204
+    assert httpx.post(url + "/v1/metadata/submit", json=report(20, 55)).status_code == 204  # resent
+    key = Ed25519PrivateKey.generate()
+    reporter = Reporter(
+        setup["source"],
+        setup["buffer"],
+        AuditFileSink(tmp_path / "audit", key),
+        config=ReporterConfig(settle=timedelta(minutes=5)),
+        clock=clock,
+        reports=setup["store"],
+        credentials=setup["credentials"],
+    )
+    clock.now = T0 + timedelta(hours=1, minutes=6)
+    assert reporter.tick().sent == 1
+    (record,) = summarize_audit(verify_audit_dir(tmp_path / "audit", key.public_key())).values()
+    assert (record.deployment_id, record.from_timestamp, record.runs, record.nodes) == ("uid-1", T0, 20, 55)

@@ -165,3 +165,21 @@ def test_discovers_managed_and_external_databases_and_reports_by_uid(
         assert "pending-postgres" in proc.stderr  # the skipped resource is logged with its reason
         assert {d for d, _ in second.windows()} == {agent["metadata"]["uid"], byo["metadata"]["uid"]}
         assert len(second.windows()) == len(got)
+
+
+def test_discovers_each_deployments_usage_credential_from_its_secret(
+    crd: None, k8s: client.ApiClient, namespace: str
+) -> None:
+    """Without database counting, discovery needs no database Secret: each deployment's servers are
+    known by the credential in its `<name>-usage` Secret (the one the operator makes)."""
+    core, custom = client.CoreV1Api(k8s), client.CustomObjectsApi(k8s)
+    _secret(core, namespace, "agent-usage", {"api-key": "k-agent"})
+    agent = _platform(custom, namespace, "agent", {})
+    _platform(custom, namespace, "fresh", {})  # its Secret is not made yet: known, with no credential
+    targets = {t.name: t for t in KubernetesTargets(k8s, [namespace]).targets()}
+    assert set(targets) == {"agent", "fresh"}
+    assert targets["agent"].deployment_id == agent["metadata"]["uid"]
+    assert targets["agent"].report_key == "k-agent"
+    assert targets["fresh"].report_key is None
+    assert targets["agent"].database_uri == ""  # no database read
+    assert "k-agent" not in repr(targets["agent"])

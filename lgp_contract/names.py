@@ -52,6 +52,15 @@ def postgres_name(name: str) -> str:
     return f"{name}-postgres"
 
 
+def usage_secret_name(name: str) -> str:
+    """The Secret holding the credential the resource's servers send with their own usage reports."""
+    return f"{name}-usage"
+
+
+USAGE_SECRET_KEY = "api-key"  # noqa: S105 (a key name)
+"""The key of that credential in :func:`usage_secret_name`'s Secret."""
+
+
 def redis_name(name: str) -> str:
     """The managed Redis Deployment and its Service."""
     return f"{name}-redis"

@@ -22,6 +22,7 @@ from .builders.common import MANAGER, RETAINED_LABEL, InvalidSpec, Platform, ins
 from .builders.deployment import LICENSE_KEY
 from .builders.desired import build_desired
 from .builders.postgres import claim_metadata, keep_immutable, new_password
+from .builders.usage import new_usage_key
 from .k8s.apply import NotOurs, apply_if_changed
 from .k8s.discovery import Discovery
 from .k8s.events import post_event
@@ -133,7 +134,8 @@ class Reconciler:
                 )
             password = self._postgres_password(cr) if cr.spec.database.managed else None
             # Builders raise InvalidSpec too (an Ingress without a host and no default domain, ...).
-            desired = build_desired(cr, self.settings, caps, postgres_password=password)
+            usage_key = self._usage_key(cr) if self.settings.usage_receiver_url else None
+            desired = build_desired(cr, self.settings, caps, postgres_password=password, usage_key=usage_key)
         except InvalidSpec as e:  # or Unavailable (RoutingUnavailable): what the cluster lacks
             return self._write(body, refused_status(body, (e.reason, str(e)), now=now()))
 
@@ -298,6 +300,16 @@ class Reconciler:
         if "password" in data:
             return base64.b64decode(data["password"]).decode()
         return new_password()
+
+    def _usage_key(self, cr: Platform) -> str:
+        """The credential the servers report their own usage with: read from its Secret, else new."""
+        secret = self._secret(cr.namespace, names.usage_secret_name(cr.name))
+        if secret is not None and not_ours(secret, _child_of(cr.name), cr.uid):
+            secret = None  # a stranger's: never read (applying ours is refused: NotOwned)
+        data = (secret or {}).get("data") or {}
+        if names.USAGE_SECRET_KEY in data:
+            return base64.b64decode(data[names.USAGE_SECRET_KEY]).decode()
+        return new_usage_key()
 
     def _adopt_retained(self, cr: Platform) -> None:
         """A database retained from a deleted resource of the same name is used again: drop the label."""

@@ -76,6 +76,13 @@ class OperatorSettings(BaseSettings):
         description="Name of a Secret (in each resource's namespace) with key license-key; "
         "becomes LANGGRAPH_CLOUD_LICENSE_KEY. Unset: no license variable is set by the operator.",
     )
+    usage_receiver_url: str | None = Field(
+        default=None,
+        description="URL of the usage component's receiver (the usage reporter's port 9109): each server "
+        "reports its own run and node counts there (LANGSMITH_AUTH_ENDPOINT) with a credential of its "
+        "deployment (LANGSMITH_CONTROL_PLANE_API_KEY from the Secret <name>-usage, which the operator "
+        "makes). Unset: the servers report nowhere. The chart fills it in.",
+    )
     resync_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -27,6 +27,7 @@ from .common import (
 )
 from .routing import mount_prefix
 from .security import server_hardening
+from .usage import usage_env
 
 LICENSE_KEY = "license-key"
 # The official server image's queue-worker entrypoint (LangChain's chart runs queue pods with it); lgp's
@@ -68,7 +69,7 @@ def build_env(cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int)
     user = {e.name: e.value for e in spec.env}
     env = [e for e in env if e["name"] not in user]
     env += [{"name": k, "value": v} for k, v in user.items()]
-    return env
+    return usage_env(cr, settings, env)  # where the server reports its own usage (ours win)
 
 
 def _probe(path: str, period: int, failures: int, timeout: int = 3) -> dict[str, Any]:

@@ -23,7 +23,9 @@ from pydantic import ValidationError
 
 from .buffer import Buffer
 from .metrics import Metrics, MetricsServer
+from .receiver import Credentials, Receiver
 from .reporter import Reporter
+from .reports import ReportStore
 from .settings import UsageSettings
 from .sinks import (
     AuditError,
@@ -35,7 +37,13 @@ from .sinks import (
     summarize_audit,
     verify_audit_dir,
 )
-from .targets import KubernetesTargets, StaticTargets, TargetSource, parse_static_target
+from .targets import (
+    KubernetesTargets,
+    StaticTargets,
+    TargetSource,
+    parse_report_key,
+    parse_static_target,
+)
 
 log = logging.getLogger("lgp_operator.usage")
 
@@ -88,8 +96,11 @@ def build_sink(settings: UsageSettings) -> Sink:
 
 
 def build_source(settings: UsageSettings, metrics: Metrics) -> TargetSource:
-    if settings.targets:
-        return StaticTargets([parse_static_target(t, settings.target_namespace) for t in settings.targets])
+    if settings.targets or settings.report_keys:
+        return StaticTargets(
+            [parse_static_target(t, settings.target_namespace) for t in settings.targets]
+            + [parse_report_key(k, settings.target_namespace) for k in settings.report_keys]
+        )
     from kubernetes import config
 
     if settings.kubeconfig:
@@ -108,6 +119,7 @@ def build_source(settings: UsageSettings, metrics: Metrics) -> TargetSource:
         managed=settings.managed_secret(),
         tenant=settings.tenant,
         on_error=lambda e: metrics.failures.labels("discover", "database_secret").inc(),
+        count_from_database=settings.count_from_database,
     )
 
 
@@ -115,10 +127,25 @@ def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     metrics = Metrics()
     buffer = Buffer(settings.buffer_path)
+    reports = ReportStore(settings.buffer_path, settings.window_seconds)
     sink = build_sink(settings)
+    source = build_source(settings, metrics)
+    credentials = Credentials(source)
     reporter = Reporter(
-        build_source(settings, metrics), buffer, sink, config=settings.reporter_config(), metrics=metrics
+        source,
+        buffer,
+        sink,
+        config=settings.reporter_config(),
+        metrics=metrics,
+        reports=reports,
+        credentials=credentials,
     )
+    receiver = None
+    if settings.receiver_port and not args.once and not settings.count_from_database:
+        receiver = Receiver(
+            reports, credentials, settings.receiver_host, settings.receiver_port, metrics=metrics
+        ).start()
+        log.info("usage: receiving the servers' reports on %s:%d", settings.receiver_host, receiver.port)
     try:
         if args.once:
             result = reporter.tick()
@@ -149,7 +176,10 @@ def _run(args: argparse.Namespace) -> int:
                 server.stop()
         return 0
     finally:
+        if receiver:
+            receiver.stop()
         sink.close()
+        reports.close()
         buffer.close()
 
 

@@ -24,7 +24,7 @@ class Metrics:
         )
         self.failures = Counter(
             "lgp_usage_failures_total",
-            "Failures by stage (discover, database, submit) and reason.",
+            "Failures by stage (discover, database, receive, submit) and reason.",
             ["stage", "reason"],
             registry=r,
         )
@@ -34,6 +34,12 @@ class Metrics:
         )
         self.buffered = Gauge(
             "lgp_usage_buffered_windows", "Windows computed but not yet accepted.", registry=r
+        )
+        self.reports = Counter(
+            "lgp_usage_reports_total",
+            "Usage reports of the LangGraph servers received, by outcome (stored, duplicate).",
+            ["outcome"],
+            registry=r,
         )
         self.last_tick = Gauge(
             "lgp_usage_last_tick_timestamp_seconds", "Unix time of the last completed loop.", registry=r

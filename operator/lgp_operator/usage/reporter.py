@@ -1,8 +1,15 @@
-"""The reporter loop: discover deployments, count their closed windows once, send what is unsent.
+"""The reporter loop: discover deployments, seal their closed windows once, send what is unsent.
+
+A window's counts come from the servers' own usage reports, accepted by :mod:`.receiver` into the
+deployment's open window (:mod:`.reports`); a window is sealed once it ended ``settle`` ago. Counting
+rows in each deployment's database (``count_from_database``) is off by default: it is not exact
+(runs without a thread are deleted with their temporary thread, and step checkpoints are not node
+executions).
 
 Exactly-once counting comes from three pieces together:
 
-- counting reads only *closed* windows (ended at least ``settle`` ago), whose counts cannot change;
+- only *closed* windows are sealed or counted (ended at least ``settle`` ago); reports never land
+  in a sealed window, and database rows of a closed window cannot change;
 - the buffer stores each window once, atomically with the deployment's high-water mark, and marks
   it sent only after the receiver accepted it (:mod:`.buffer`);
 - every send carries an idempotency key per (deployment id, window start), so a resend after a
@@ -22,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from .buffer import Buffer, BufferConflict
 from .counting import DatabaseUnavailable, SchemaNotReady, connect, count_windows, earliest_activity
 from .metrics import Metrics
+from .receiver import Credentials
+from .reports import ReportStore
 from .sinks import Sink, SubmitError
 from .targets import Target, TargetSource
 from .windows import Window, epoch, floor_window, from_epoch, last_closed_end
@@ -46,6 +55,7 @@ class ReporterConfig:
     backoff_max: timedelta = timedelta(minutes=5)
     db_timeout: float = 10.0
     keep_sent: timedelta | None = timedelta(days=90)  # sent windows kept this long (None: forever)
+    count_from_database: bool = False  # count rows in each deployment's Postgres (not exact)
 
 
 @dataclass
@@ -66,8 +76,12 @@ class Reporter:
         config: ReporterConfig | None = None,
         metrics: Metrics | None = None,
         clock: Clock = system_clock,
+        reports: ReportStore | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.source = source
+        self.reports = reports
+        self.credentials = credentials
         self.buffer = buffer
         self.sink = sink
         self.config = config or ReporterConfig()
@@ -161,8 +175,21 @@ class Reporter:
         except Exception as e:  # an apiserver blip must not stop the sending of buffered windows
             self.metrics.failures.labels("discover", type(e).__name__).inc()
             log.warning("usage: discovery failed: %s", e)
-            targets = []
-        for target in targets:
+            targets = None
+        if targets is not None and self.credentials is not None:
+            self.credentials.update(targets)
+        if self.reports is not None and not self.config.count_from_database:
+            try:
+                closed = last_closed_end(now, self.config.window_seconds, self.config.settle)
+                sealed = self.reports.seal(closed)
+                result.computed += sealed
+                self.metrics.computed.inc(sealed)
+                if self.config.keep_sent is not None:
+                    self.reports.prune(now - self.config.keep_sent)
+            except Exception as e:
+                self.metrics.failures.labels("buffer", type(e).__name__).inc()
+                log.error("usage: cannot seal the closed windows: %s", e)
+        for target in (targets or []) if self.config.count_from_database else []:
             try:
                 result.computed += self.compute(target, now)
             except SchemaNotReady as e:

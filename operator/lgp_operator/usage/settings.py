@@ -43,9 +43,29 @@ class UsageSettings(BaseSettings):
         description="SQLite buffer of computed, unsent windows; put it on a persistent volume.",
     )
     interval_seconds: float = Field(60.0, gt=0, description="Seconds between loops.")
-    window_seconds: int = Field(3600, ge=60, description="Window length (3600: hourly, like the original).")
+    window_seconds: int = Field(3600, ge=1, description="Window length (3600: hourly, like the original).")
     settle_seconds: float = Field(
-        300.0, ge=0, description="A window is counted this long after it ends (late commits land first)."
+        300.0,
+        ge=0,
+        description="A window is sealed (or counted) this long after it ends (late commits land first).",
+    )
+    receiver_host: str = Field(
+        "0.0.0.0",  # noqa: S104
+        description="Address of the endpoint the LangGraph servers post their own usage reports to.",
+    )
+    receiver_port: int = Field(
+        9109, ge=0, le=65535, description="Port of that endpoint (POST /v1/metadata/submit); 0 turns it off."
+    )
+    report_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Instead of discovery: comma-separated ID=KEY or ID:NAME=KEY, the credential each"
+        " deployment's servers report with (discovery reads it from the <name>-usage Secret).",
+    )
+    count_from_database: bool = Field(
+        False,
+        description="Also count runs and step checkpoints in each deployment's Postgres. Not exact: runs"
+        " without a thread vanish with their temporary thread, and step checkpoints are not node"
+        " executions. Off: the servers' own reports are the counts. On: the reports receiver is off.",
     )
     send_batch: int = Field(500, ge=1, description="Windows attempted per loop.")
     compute_batch_windows: int = Field(168, ge=1, description="Windows counted per query when catching up.")
@@ -80,7 +100,7 @@ class UsageSettings(BaseSettings):
         9108, ge=0, le=65535, description="Port of /metrics and /healthz; 0 turns it off."
     )
 
-    @field_validator("namespaces", "targets", mode="before")
+    @field_validator("namespaces", "targets", "report_keys", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -108,6 +128,7 @@ class UsageSettings(BaseSettings):
             backoff_initial=timedelta(seconds=self.backoff_initial_seconds),
             backoff_max=timedelta(seconds=self.backoff_max_seconds),
             keep_sent=timedelta(days=self.keep_sent_days) if self.keep_sent_days else None,
+            count_from_database=self.count_from_database,
         )
 
     def managed_secret(self) -> ManagedDatabaseSecret:

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from lgp_contract.names import ANNOTATION_REVISION, LABEL_TENANT, postgres_name
+from lgp_contract.names import (
+    ANNOTATION_REVISION,
+    LABEL_TENANT,
+    USAGE_SECRET_KEY,
+    postgres_name,
+    usage_secret_name,
+)
 from lgp_contract.resource import GROUP, PLURAL, VERSION
 from lgp_contract.usage import TAG_TENANT
 
@@ -29,8 +35,10 @@ class Target:
     deployment_id: str
     name: str
     namespace: str
-    database_uri: str = field(repr=False)
+    database_uri: str = field(repr=False, default="")
     tags: dict[str, str] = field(default_factory=dict)
+    report_key: str | None = field(repr=False, default=None)
+    """The credential the deployment's servers send with their own usage reports (``api_key``)."""
 
 
 class TargetSource(Protocol):
@@ -56,6 +64,15 @@ def parse_static_target(spec: str, namespace: str = "") -> Target:
         raise ValueError("target: expected ID=URI or ID:NAME=URI")
     dep_id, _, name = ident.partition(":")
     return Target(deployment_id=dep_id, name=name or dep_id, namespace=namespace, database_uri=uri)
+
+
+def parse_report_key(spec: str, namespace: str = "") -> Target:
+    """``ID=KEY`` or ``ID:NAME=KEY``: a deployment and the credential its servers report with."""
+    ident, sep, key = spec.partition("=")
+    if not sep or not ident or not key:
+        raise ValueError("report key: expected ID=KEY or ID:NAME=KEY")
+    dep_id, _, name = ident.partition(":")
+    return Target(deployment_id=dep_id, name=name or dep_id, namespace=namespace, report_key=key)
 
 
 @dataclass(frozen=True)
@@ -116,7 +133,16 @@ def database_uri_for(body: dict[str, Any], read_secret: SecretReader, managed: M
     return f"postgresql://{auth}@{host}:{managed.port}/{managed.database}"
 
 
-def target_from_body(body: dict[str, Any], uri: str, tenant: str | None = None) -> Target:
+def report_key_for(body: dict[str, Any], read_secret: SecretReader) -> str | None:
+    """The usage credential of one LangGraphPlatform object (its ``<name>-usage`` Secret), if made yet."""
+    meta = body.get("metadata") or {}
+    data = read_secret(str(meta.get("namespace", "")), usage_secret_name(str(meta.get("name", ""))))
+    return (data or {}).get(USAGE_SECRET_KEY) or None
+
+
+def target_from_body(
+    body: dict[str, Any], uri: str, tenant: str | None = None, report_key: str | None = None
+) -> Target:
     meta = body.get("metadata") or {}
     labels = meta.get("labels") or {}
     tags = {k: str(v) for k, v in labels.items() if k.startswith("lgp.dev/")}
@@ -132,6 +158,7 @@ def target_from_body(body: dict[str, Any], uri: str, tenant: str | None = None) 
         namespace=str(meta.get("namespace", "")),
         database_uri=uri,
         tags=tags,
+        report_key=report_key,
     )
 
 
@@ -146,6 +173,7 @@ class KubernetesTargets:
         managed: ManagedDatabaseSecret | None = None,
         tenant: str | None = None,
         on_error: Callable[[TargetError], None] | None = None,
+        count_from_database: bool = False,
     ) -> None:
         from kubernetes import client
 
@@ -155,6 +183,7 @@ class KubernetesTargets:
         self.managed = managed or ManagedDatabaseSecret()
         self.tenant = tenant
         self.on_error = on_error
+        self.count_from_database = count_from_database
 
     def _read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
         from kubernetes.client.rest import ApiException
@@ -179,11 +208,12 @@ class KubernetesTargets:
         out: list[Target] = []
         for body in self._list():
             try:
-                out.append(
-                    target_from_body(
-                        body, database_uri_for(body, self._read_secret, self.managed), self.tenant
-                    )
+                uri = (
+                    database_uri_for(body, self._read_secret, self.managed)
+                    if self.count_from_database
+                    else ""
                 )
+                out.append(target_from_body(body, uri, self.tenant, report_key_for(body, self._read_secret)))
             except TargetError as e:
                 log.warning("usage: skipping a deployment for now: %s", e)
                 if self.on_error:

@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _run_reporter(cp: ControlPlane, target: str, buffer: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, LGP_USAGE_BEACON_API_KEY=cp.admin_key)
+    # counted from the database (opt-in, not exact): this test is about what the control plane stores
+    env = dict(os.environ, LGP_USAGE_BEACON_API_KEY=cp.admin_key, LGP_USAGE_COUNT_FROM_DATABASE="true")
     return subprocess.run(
         [
             *LGP,

@@ -45,6 +45,8 @@ def _env(sink: FlakySink, targets: list[str], buffer: Path) -> dict[str, str]:
         LGP_USAGE_BACKOFF_MAX_SECONDS="0.1",
         LGP_USAGE_BEACON_TIMEOUT_SECONDS="5",
         LGP_USAGE_METRICS_PORT="0",
+        LGP_USAGE_RECEIVER_PORT="0",
+        LGP_USAGE_COUNT_FROM_DATABASE="true",
     )
     return env
 

@@ -34,7 +34,9 @@ from lgp_contract.usage import usage_key
 from .conftest import FlakySink, create_langgraph_tables, libpq, seed_usage
 
 T0 = datetime(2030, 5, 1, 0, 0, tzinfo=UTC)
-CONFIG = ReporterConfig(settle=timedelta(minutes=5), backoff_initial=timedelta(seconds=30))
+CONFIG = ReporterConfig(
+    settle=timedelta(minutes=5), backoff_initial=timedelta(seconds=30), count_from_database=True
+)
 
 
 class Clock:
@@ -362,7 +364,12 @@ def test_a_deployment_the_beacon_keeps_refusing_does_not_hold_back_the_others(
         ]
     )
     clock = Clock(T0 + timedelta(hours=10, minutes=6))
-    config = ReporterConfig(send_batch=4, max_consecutive_failures=3, backoff_initial=timedelta(seconds=1))
+    config = ReporterConfig(
+        send_batch=4,
+        max_consecutive_failures=3,
+        backoff_initial=timedelta(seconds=1),
+        count_from_database=True,
+    )
     buffer = Buffer(tmp_path / "b.sqlite3")
     reporter = Reporter(targets, buffer, HttpSink(sink.url, None), config=config, clock=clock)
     sink.reject_deployment = "a"  # e.g. the beacon answers 422 for one deployment

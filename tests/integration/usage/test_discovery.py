@@ -103,7 +103,7 @@ def test_discovers_managed_and_external_databases_and_reports_by_uid(
     _platform(custom, namespace, "pending", {})
 
     errors: list[TargetError] = []
-    source = KubernetesTargets(k8s, [namespace], on_error=errors.append)
+    source = KubernetesTargets(k8s, [namespace], on_error=errors.append, count_from_database=True)
     targets = {t.name: t for t in source.targets()}
     assert set(targets) == {"agent", "byo"}
     assert targets["agent"].deployment_id == agent["metadata"]["uid"]
@@ -125,7 +125,7 @@ def test_discovers_managed_and_external_databases_and_reports_by_uid(
         source,
         Buffer(tmp_path / "b.sqlite3"),
         HttpSink(sink.url, "lic"),
-        config=ReporterConfig(settle=timedelta(0)),
+        config=ReporterConfig(settle=timedelta(0), count_from_database=True),
     )
     reporter.tick()
     got = sink.windows()
@@ -151,6 +151,7 @@ def test_discovers_managed_and_external_databases_and_reports_by_uid(
             LGP_USAGE_BUFFER_PATH=str(tmp_path / "c.sqlite3"),
             LGP_USAGE_SETTLE_SECONDS="0",
             LGP_USAGE_METRICS_PORT="0",
+            LGP_USAGE_COUNT_FROM_DATABASE="true",
         )
         proc = subprocess.run(
             [sys.executable, "-m", "lgp_operator.usage.cli", "run", "--once"],
@@ -164,3 +165,21 @@ def test_discovers_managed_and_external_databases_and_reports_by_uid(
         assert "pending-postgres" in proc.stderr  # the skipped resource is logged with its reason
         assert {d for d, _ in second.windows()} == {agent["metadata"]["uid"], byo["metadata"]["uid"]}
         assert len(second.windows()) == len(got)
+
+
+def test_discovers_each_deployments_usage_credential_from_its_secret(
+    crd: None, k8s: client.ApiClient, namespace: str
+) -> None:
+    """Without database counting, discovery needs no database Secret: each deployment's servers are
+    known by the credential in its `<name>-usage` Secret (the one the operator makes)."""
+    core, custom = client.CoreV1Api(k8s), client.CustomObjectsApi(k8s)
+    _secret(core, namespace, "agent-usage", {"api-key": "k-agent"})
+    agent = _platform(custom, namespace, "agent", {})
+    _platform(custom, namespace, "fresh", {})  # its Secret is not made yet: known, with no credential
+    targets = {t.name: t for t in KubernetesTargets(k8s, [namespace]).targets()}
+    assert set(targets) == {"agent", "fresh"}
+    assert targets["agent"].deployment_id == agent["metadata"]["uid"]
+    assert targets["agent"].report_key == "k-agent"
+    assert targets["fresh"].report_key is None
+    assert targets["agent"].database_uri == ""  # no database read
+    assert "k-agent" not in repr(targets["agent"])

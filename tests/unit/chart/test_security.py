@@ -123,9 +123,13 @@ def test_network_policies(render):
     assert pg["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]
     assert got["lgp-control-plane"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}]  # anyone
     assert got["lgp-test-ready"]["ingress"] == []
-    for name, port in (("lgp-listener", 9090), ("lgp-operator", 8081), ("lgp-usage-reporter", 9108)):
+    for name, ports in (
+        ("lgp-listener", [9090]),
+        ("lgp-operator", [8081]),
+        ("lgp-usage-reporter", [9108, 9109]),
+    ):
         assert got[name] == {**got[name], "policyTypes": ["Ingress"]}
-        assert got[name]["ingress"] == [{"ports": [{"protocol": "TCP", "port": port}]}]
+        assert got[name]["ingress"] == [{"ports": [{"protocol": "TCP", "port": p} for p in ports]}]
 
 
 def test_control_plane_ingress_narrowed_keeps_the_releases_own_clients(render):

@@ -147,7 +147,11 @@ class Revision(Model):
 class EnvVar(Model):
     """One environment variable for the server containers (plain value; secrets go in envFromSecret)."""
 
-    name: str = Field(pattern=ENV_NAME, description="Variable name. Overrides a variable the operator sets.")
+    name: str = Field(
+        pattern=ENV_NAME,
+        description="Variable name. Overrides a variable the operator sets, except the connection URIs "
+        "(POSTGRES_URI, DATABASE_URI, REDIS_URI), which come from spec.database and spec.redis.",
+    )
     value: str = Field(default="", description="Variable value.")
 
 
@@ -644,8 +648,19 @@ class LangGraphPlatformSpec(Model):
         for e in self.env:
             if e.name in seen:
                 raise ValueError(f"env: variable {e.name!r} is listed twice")
+            if e.name in CONNECTION_ENV:
+                raise ValueError(
+                    f"env: {e.name} is set by the operator from spec.{CONNECTION_ENV[e.name]} (a connection "
+                    f"URI holds a password, which never goes in a spec: use "
+                    f"spec.{CONNECTION_ENV[e.name]}.external.secretRef)"
+                )
             seen.add(e.name)
         return self
+
+
+CONNECTION_ENV = {"POSTGRES_URI": "database", "DATABASE_URI": "database", "REDIS_URI": "redis"}
+"""Variables the operator sets from spec.database and spec.redis (always from a Secret when they hold a
+password); spec.env may not set them."""
 
 
 def _as_written(spec, handler):  # no annotations: pydantic then keeps the model's schema

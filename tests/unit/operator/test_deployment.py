@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from lgp_operator.builders.common import InvalidSpec
 from lgp_operator.builders.deployment import build_api_server_deployment, build_queue_deployment
+from lgp_operator.builders.postgres import build_postgres_secret
 
 from .conftest import make_cr
 
@@ -54,26 +57,48 @@ def test_jobs_per_worker(settings, spec, api_jobs, queue_jobs):
         assert _env(queue)["N_JOBS_PER_WORKER"] == queue_jobs
 
 
+MANAGED_PG = {"secretKeyRef": {"name": "demo-postgres", "key": "uri"}}
+EXTERNAL_PG = {"secretKeyRef": {"name": "pg", "key": "dsn"}}
+EXTERNAL_REDIS = {"secretKeyRef": {"name": "rd", "key": "uri"}}
+MANAGED_REDIS = "redis://demo-redis.ns.svc:6379/0"  # the managed Redis has no password: nothing secret
+
+
 @pytest.mark.parametrize(
     ("spec", "postgres", "redis"),
     [
-        ({}, {"secretKeyRef": {"name": "demo-postgres", "key": "uri"}}, "redis://demo-redis.ns.svc:6379/0"),
+        ({}, MANAGED_PG, MANAGED_REDIS),
+        ({"database": {"external": {"secretRef": {"name": "pg", "key": "dsn"}}}}, EXTERNAL_PG, MANAGED_REDIS),
+        ({"redis": {"external": {"secretRef": {"name": "rd"}}}}, MANAGED_PG, EXTERNAL_REDIS),
         (
             {
                 "database": {"external": {"secretRef": {"name": "pg", "key": "dsn"}}},
                 "redis": {"external": {"secretRef": {"name": "rd"}}},
             },
-            {"secretKeyRef": {"name": "pg", "key": "dsn"}},
-            {"secretKeyRef": {"name": "rd", "key": "uri"}},
+            EXTERNAL_PG,
+            EXTERNAL_REDIS,
         ),
     ],
 )
 def test_database_and_redis_uris(settings, spec, postgres, redis):
-    env = _env(build_api_server_deployment(make_cr(spec), settings))
-    assert env["POSTGRES_URI"] == postgres
-    assert env["DATABASE_URI"] == postgres  # the open Postgres runtime requires it (realserver REPORT)
-    assert env["REDIS_URI"] == redis
-    assert env["PORT"] == "8000"
+    """Both Deployments get POSTGRES_URI and DATABASE_URI (the open Postgres runtime requires the latter:
+    realserver REPORT) from the same Secret key, and REDIS_URI; a password is never written out."""
+    cr = make_cr({**spec, "queue": {"enabled": True}})
+    for dep in (build_api_server_deployment(cr, settings), build_queue_deployment(cr, settings)):
+        env = _env(dep)
+        assert env["POSTGRES_URI"] == env["DATABASE_URI"] == postgres
+        assert env["REDIS_URI"] == redis
+        assert env["PORT"] == "8000"
+        assert "s3cret-pw" not in json.dumps(dep)
+    if cr.spec.database.managed is not None:  # the Secret the managed database's variables point at
+        secret = build_postgres_secret(cr, settings, "s3cret-pw")
+        assert secret["metadata"]["name"] == postgres["secretKeyRef"]["name"]
+        assert "uri" in secret["data"]
+
+
+@pytest.mark.parametrize("name", ["POSTGRES_URI", "DATABASE_URI", "REDIS_URI"])
+def test_connection_uris_cannot_be_written_into_the_spec(name):
+    with pytest.raises(InvalidSpec, match=f"{name} is set by the operator from spec"):
+        make_cr({"env": [{"name": name, "value": "postgres://u:pw@h/db"}]})
 
 
 def test_license_user_env_and_env_from(settings):

@@ -224,7 +224,30 @@ SERVER_CONTAINERS = ("api-server", "queue-worker")
 """Names of the server containers the operator makes; sidecars and init containers may not take them."""
 
 
-class ApiServer(Workload):
+Argv = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=64)
+]
+
+
+class ServerProcess(Workload):
+    """What the server container runs: the image's entrypoint unless command is given (the queue
+    workers: the queue entrypoint)."""
+
+    command: Argv | None = Field(
+        default=None,
+        description="Replaces the container's entrypoint (Kubernetes command). Default: the image's own for "
+        "the api server, /storage/queue_entrypoint.sh (the official image's queue entrypoint) for the queue "
+        "workers.",
+    )
+    args: list[Annotated[str, Field(max_length=4096)]] | None = Field(
+        default=None,
+        max_length=256,
+        description="Arguments of the entrypoint (Kubernetes args); default none for the queue workers, the "
+        "image's CMD for the api server.",
+    )
+
+
+class ApiServer(ServerProcess):
     """The api-server Deployment (port 8000, GET /ok)."""
 
     replicas: int = Field(default=1, ge=0, le=1000, description="Replicas when autoscaling is off.")
@@ -235,7 +258,7 @@ class ApiServer(Workload):
     )
 
 
-class Queue(Workload):
+class Queue(ServerProcess):
     """Queue workers: a second Deployment that runs background runs (the api server then runs none)."""
 
     enabled: bool = Field(default=False, description="Run a separate queue-worker Deployment.")

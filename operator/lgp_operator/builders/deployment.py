@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lgp_contract import names
-from lgp_contract.resource import Workload
+from lgp_contract.resource import ServerProcess, Workload
 
 from ..settings import OperatorSettings
 from .common import (
@@ -89,6 +89,7 @@ def build_container(
     resources: Any,
     workload: Workload | None = None,
     command: list[str] | None = None,
+    args: list[str] | None = None,
 ) -> dict[str, Any]:
     spec = cr.spec
     container: dict[str, Any] = {
@@ -105,6 +106,8 @@ def build_container(
     }
     if command:
         container["command"] = command
+    if args is not None:
+        container["args"] = args
     env_from = ([spec.env_from_secret] if spec.env_from_secret else []) + spec.env_from_secrets
     if env_from:
         container["envFrom"] = [{"secretRef": {"name": n}} for n in env_from]
@@ -185,8 +188,8 @@ def _deployment(
     replicas: int,
     resources: Any,
     jobs_per_worker: int,
-    workload: Workload,
-    command: list[str] | None = None,
+    workload: ServerProcess,
+    default_command: list[str] | None = None,
 ) -> dict[str, Any]:
     container = build_container(
         cr,
@@ -195,7 +198,8 @@ def _deployment(
         jobs_per_worker=jobs_per_worker,
         resources=resources,
         workload=workload,
-        command=command,
+        command=workload.command or default_command,
+        args=workload.args,
     )
     spec: dict[str, Any] = {
         "selector": {"matchLabels": selector_labels(cr, component)},
@@ -218,7 +222,8 @@ def _deployment(
 
 
 def build_api_server_deployment(cr: Platform, settings: OperatorSettings) -> dict[str, Any]:
-    """The api-server: runs no background jobs itself when queue workers are enabled."""
+    """The api-server: runs no background jobs itself when queue workers are enabled; the image's
+    entrypoint unless spec.apiServer.command / args say otherwise."""
     spec = cr.spec
     jobs = 0 if spec.queue.enabled else spec.queue.jobs_per_worker
     return _deployment(
@@ -236,7 +241,8 @@ def build_api_server_deployment(cr: Platform, settings: OperatorSettings) -> dic
 
 def build_queue_deployment(cr: Platform, settings: OperatorSettings) -> dict[str, Any]:
     """Queue workers: the same image and environment, N_JOBS_PER_WORKER from spec.queue.jobsPerWorker,
-    run by the image's queue entrypoint (the image's default entrypoint is the api server)."""
+    run by the image's queue entrypoint (the image's default entrypoint is the api server), or by
+    spec.queue.command / args."""
     spec = cr.spec
     return _deployment(
         cr,
@@ -248,5 +254,5 @@ def build_queue_deployment(cr: Platform, settings: OperatorSettings) -> dict[str
         resources=spec.queue.resources,
         jobs_per_worker=spec.queue.jobs_per_worker,
         workload=spec.queue,
-        command=[QUEUE_ENTRYPOINT],
+        default_command=[QUEUE_ENTRYPOINT],
     )

@@ -205,3 +205,48 @@ def test_queue_workers_run_the_queue_entrypoint_and_crashes_report_their_last_lo
     assert _container(queue)["command"] == ["/storage/queue_entrypoint.sh"]
     for dep in (api, queue):
         assert _container(dep)["terminationMessagePolicy"] == "FallbackToLogsOnError"
+
+
+@pytest.mark.parametrize(
+    ("spec", "api", "queue"),
+    [
+        ({}, {}, {"command": ["/storage/queue_entrypoint.sh"]}),
+        (
+            {"queue": {"args": ["--verbose"]}},  # args to the default queue entrypoint
+            {},
+            {"command": ["/storage/queue_entrypoint.sh"], "args": ["--verbose"]},
+        ),
+        (
+            {
+                "apiServer": {"command": ["/app/serve"], "args": ["--port", "8000"]},
+                "queue": {"command": ["python3", "-m", "langgraph_api.queue_entrypoint"]},
+            },
+            {"command": ["/app/serve"], "args": ["--port", "8000"]},
+            {"command": ["python3", "-m", "langgraph_api.queue_entrypoint"]},
+        ),
+        ({"apiServer": {"args": []}}, {"args": []}, {"command": ["/storage/queue_entrypoint.sh"]}),
+    ],
+)
+def test_command_and_args_per_deployment(settings, spec, api, queue):
+    spec = {**spec, "queue": {"enabled": True, **spec.get("queue", {})}}
+    cr = make_cr(spec)
+    for dep, want in (
+        (build_api_server_deployment(cr, settings), api),
+        (build_queue_deployment(cr, settings), queue),
+    ):
+        c = _container(dep)
+        assert {k: c[k] for k in ("command", "args") if k in c} == want
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"apiServer": {"command": []}}, "spec.apiServer.command"),
+        ({"queue": {"command": [""]}}, "spec.queue.command.0"),
+        ({"queue": {"command": "run.sh"}}, "spec.queue.command"),
+        ({"apiServer": {"args": ["x"] * 257}}, "spec.apiServer.args"),
+    ],
+)
+def test_bad_command_or_args_names_the_field(spec, field):
+    with pytest.raises(InvalidSpec, match=field.replace(".", r"\.")):
+        make_cr(spec)

@@ -315,9 +315,25 @@ class KedaTriggers(Model):
     queue: list[KedaTrigger] = Field(default_factory=list, description="Of the queue workers.")
 
 
+PENDING_RUNS_QUERY = "SELECT COUNT(*) FROM run WHERE status = 'pending'"
+"""The pending-runs query of LangChain's own chart (the licensed runtime's schema). The open runtime
+langgraph-runtime-pg names the table ``runs``: its images need ``spec.autoscaling.keda.pendingRunsQuery``."""
+# One SELECT (or WITH ... SELECT) statement, at most a trailing semicolon; case-insensitive keyword.
+PENDING_RUNS_QUERY_PATTERN = r"^\s*([Ss][Ee][Ll][Ee][Cc][Tt]|[Ww][Ii][Tt][Hh])\s[^;]*;?\s*$"
+
+
 class Keda(Model):
     """Settings of the KEDA ScaledObjects (ignored where KEDA is not installed)."""
 
+    pending_runs_query: str = Field(
+        default=PENDING_RUNS_QUERY,
+        pattern=PENDING_RUNS_QUERY_PATTERN,
+        max_length=2000,
+        description="Query of the pending-runs trigger, run on the deployment's own database; it must "
+        "return one number. Default: the official chart's, for the licensed server's schema "
+        "(table run). The open runtime langgraph-runtime-pg (lgp's local images) needs "
+        "SELECT COUNT(*) FROM runs WHERE status = 'pending'.",
+    )
     polling_interval: int = Field(default=30, ge=1, le=3600, description="Seconds between trigger polls.")
     cooldown_period: int | None = Field(
         default=None,

@@ -5,11 +5,12 @@ pending runs in the deployment's own database (spec.autoscaling.keda.pendingRuns
 chart's query by default; its table name depends on the server's runtime), between their own bounds
 (spec.autoscaling.queueMin/MaxReplicas); the api server then scales on CPU and memory only, since it
 runs no runs. Without queue workers the api server runs the runs, and its ScaledObject carries the
-pending-runs trigger. The trigger reads the connection string from the target container's POSTGRES_URI (``connectionFromEnv``),
-which comes from a Secret: no password is ever written into the ScaledObject. ``minReplicaCount`` is
-at least 1 and no ``idleReplicaCount`` is set, so the server is never scaled to zero. A target of 0
-(``targetQueryValue: "0"``, which KEDA cannot meet) cannot be written: pendingRunsPerReplica is at least
-1 and added triggers with a target of 0 are refused by the resource's model.
+pending-runs trigger. The trigger reads the connection string from the target container's POSTGRES_URI
+(``connectionFromEnv``), which comes from a Secret: no password is ever written into the ScaledObject.
+``minReplicaCount`` is at least 1 and no ``idleReplicaCount`` is set, so the server is never scaled to
+zero. A target of 0 (``targetQueryValue: "0"``, which KEDA cannot meet) cannot be written:
+pendingRunsPerReplica is at least 1 and added triggers with a target of 0 are refused by the resource's
+model.
 """
 
 from __future__ import annotations

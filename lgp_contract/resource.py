@@ -623,13 +623,17 @@ class LangGraphPlatformSpec(Model):
         default=900,
         ge=0,
         le=86400,
-        description="Time pods get to finish running runs when stopped (15 min by default).",
+        description="Time pods get to finish running runs when stopped (15 min by default). The server is "
+        "told how long it may wait for its runs after SIGTERM (BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS): this, "
+        "minus preStopDrainSeconds on the api server, minus 15 s to put unfinished runs back and exit. So "
+        "it must be at least preStopDrainSeconds + 16.",
     )
     pre_stop_drain_seconds: int = Field(
         default=10,
         ge=0,
         le=3600,
-        description="Seconds a stopping pod keeps serving before SIGTERM, so load balancers drain it first.",
+        description="Seconds a stopping api-server pod keeps serving before SIGTERM, so load balancers "
+        "drain it first (queue workers serve no traffic and get no drain).",
     )
     api_server: ApiServer = Field(
         default_factory=ApiServer, description="The api-server Deployment.", json_schema_extra={"default": {}}
@@ -683,8 +687,23 @@ class LangGraphPlatformSpec(Model):
             raise ValueError(
                 "serviceAccount.create and placement.serviceAccountName: set one (the operator's or yours)"
             )
+        if self.job_shutdown_grace(api_server=True) < 1:
+            raise ValueError(
+                f"terminationGracePeriodSeconds ({self.termination_grace_period_seconds}) must be at least "
+                f"preStopDrainSeconds ({self.pre_stop_drain_seconds}) + {SHUTDOWN_MARGIN_SECONDS + 1}: the "
+                f"server needs time after SIGTERM to finish or put back its runs and exit, else a run is "
+                f"killed mid-step"
+            )
         seen: set[str] = set()
         for e in self.env:
+            if e.name == JOB_GRACE_ENV and (
+                not e.value.isdigit() or int(e.value) > self.job_shutdown_grace(api_server=True)
+            ):
+                raise ValueError(
+                    f"env: {JOB_GRACE_ENV} {e.value!r} must be a whole number of seconds of at most "
+                    f"{self.job_shutdown_grace(api_server=True)} (terminationGracePeriodSeconds - "
+                    f"preStopDrainSeconds - {SHUTDOWN_MARGIN_SECONDS}), else pods are killed mid-run"
+                )
             if e.name in seen:
                 raise ValueError(f"env: variable {e.name!r} is listed twice")
             if e.name in CONNECTION_ENV:
@@ -695,6 +714,19 @@ class LangGraphPlatformSpec(Model):
                 )
             seen.add(e.name)
         return self
+
+    def job_shutdown_grace(self, *, api_server: bool) -> int:
+        """Seconds a server process may wait for its running runs after SIGTERM
+        (BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS): the pod's grace period, less the api server's preStop drain
+        (the grace period counts from before preStop), less SHUTDOWN_MARGIN_SECONDS."""
+        drain = self.pre_stop_drain_seconds if api_server else 0
+        return self.termination_grace_period_seconds - drain - SHUTDOWN_MARGIN_SECONDS
+
+
+SHUTDOWN_MARGIN_SECONDS = 15
+"""Seconds left, after the server's own wait for its runs, to put unfinished runs back as pending and exit
+before the kubelet's SIGKILL (langgraph-runtime-pg 0.11.1.post1 measured 1.7-2.6 s for that)."""
+JOB_GRACE_ENV = "BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS"
 
 
 CONNECTION_ENV = {"POSTGRES_URI": "database", "DATABASE_URI": "database", "REDIS_URI": "redis"}

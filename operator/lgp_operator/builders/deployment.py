@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lgp_contract import names
-from lgp_contract.resource import ServerProcess, Workload
+from lgp_contract.resource import JOB_GRACE_ENV, ServerProcess, Workload
 
 from ..settings import OperatorSettings
 from .common import (
@@ -38,7 +38,9 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def build_env(cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int) -> list[dict[str, Any]]:
+def build_env(
+    cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int, api_server: bool = True
+) -> list[dict[str, Any]]:
     """The server's environment: ours, then the user's (a user variable replaces ours of that name)."""
     spec = cr.spec
     env: list[dict[str, Any]] = [{"name": "PORT", "value": str(PORT)}]
@@ -56,6 +58,11 @@ def build_env(cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int)
     else:
         env.append({"name": "REDIS_URI", "value": f"redis://{redis_name(cr)}.{cr.namespace}.svc:6379/0"})
     env.append({"name": "N_JOBS_PER_WORKER", "value": str(jobs_per_worker)})
+    # How long the server may wait for its running runs after SIGTERM before it stops them (langgraph-api's
+    # setting; the open runtime langgraph-runtime-pg 0.11.1.post1 ignores it and puts them back at once):
+    # what is left of terminationGracePeriodSeconds after the preStop drain and a margin to exit.
+    grace = spec.job_shutdown_grace(api_server=api_server)
+    env.append({"name": JOB_GRACE_ENV, "value": str(grace)})
     prefix = mount_prefix(cr, settings)
     if prefix:  # served under a path: the server mounts its routes there (langgraph-api MOUNT_PREFIX)
         env.append({"name": "MOUNT_PREFIX", "value": prefix})
@@ -90,6 +97,7 @@ def build_container(
     workload: Workload | None = None,
     command: list[str] | None = None,
     args: list[str] | None = None,
+    api_server: bool = True,
 ) -> dict[str, Any]:
     spec = cr.spec
     container: dict[str, Any] = {
@@ -99,7 +107,7 @@ def build_container(
         # a server that crashes at start leaves its last log line in the pod status (and so in Degraded)
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "env": build_env(cr, settings, jobs_per_worker=jobs_per_worker),
+        "env": build_env(cr, settings, jobs_per_worker=jobs_per_worker, api_server=api_server),
         "startupProbe": _probe("/ok", period=5, failures=60),
         "readinessProbe": _probe("/ok", period=5, failures=3),
         "livenessProbe": _probe("/ok", period=10, failures=6, timeout=5),
@@ -116,9 +124,10 @@ def build_container(
         container["resources"] = res
     if workload is not None and workload.volume_mounts:
         container["volumeMounts"] = [m.wire() for m in workload.volume_mounts]
-    if spec.pre_stop_drain_seconds > 0:
+    if api_server and spec.pre_stop_drain_seconds > 0:
         # Keep serving while endpoints and load balancers drop the pod, then SIGTERM lets runs finish
-        # within terminationGracePeriodSeconds.
+        # within terminationGracePeriodSeconds (which counts from here). Queue workers serve no traffic:
+        # a drain would only let them claim new runs they would then have to give back.
         container["lifecycle"] = {
             "preStop": {"exec": {"command": ["sh", "-c", f"sleep {spec.pre_stop_drain_seconds}"]}}
         }
@@ -200,6 +209,7 @@ def _deployment(
         workload=workload,
         command=workload.command or default_command,
         args=workload.args,
+        api_server=component == "api-server",
     )
     spec: dict[str, Any] = {
         "selector": {"matchLabels": selector_labels(cr, component)},

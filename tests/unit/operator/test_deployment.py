@@ -250,3 +250,48 @@ def test_command_and_args_per_deployment(settings, spec, api, queue):
 def test_bad_command_or_args_names_the_field(spec, field):
     with pytest.raises(InvalidSpec, match=field.replace(".", r"\.")):
         make_cr(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "grace", "api_jobs_grace", "drain", "queue_jobs_grace"),
+    [
+        ({}, 900, "875", 10, "885"),  # 900 - 10 (preStop) - 15 (margin); the queue has no preStop
+        ({"terminationGracePeriodSeconds": 3600, "preStopDrainSeconds": 30}, 3600, "3555", 30, "3585"),
+        ({"terminationGracePeriodSeconds": 60, "preStopDrainSeconds": 0}, 60, "45", None, "45"),
+        ({"terminationGracePeriodSeconds": 26, "preStopDrainSeconds": 10}, 26, "1", 10, "11"),  # the least
+    ],
+)
+def test_shutdown_loses_no_run(settings, spec, grace, api_jobs_grace, drain, queue_jobs_grace):
+    """SIGTERM comes after the preStop drain; the server may wait for its runs for what is left of the
+    grace period less a margin to put unfinished ones back and exit, so the kubelet never SIGKILLs a run."""
+    cr = make_cr({**spec, "queue": {"enabled": True}})
+    api, queue = build_api_server_deployment(cr, settings), build_queue_deployment(cr, settings)
+    for dep, jobs_grace, pre_stop in ((api, api_jobs_grace, drain), (queue, queue_jobs_grace, None)):
+        pod = dep["spec"]["template"]["spec"]
+        assert pod["terminationGracePeriodSeconds"] == grace
+        assert _env(dep)["BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS"] == jobs_grace
+        hook = _container(dep).get("lifecycle", {}).get("preStop")
+        if pre_stop is None:
+            assert hook is None  # queue workers serve no traffic: no drain
+        else:
+            assert hook == {"exec": {"command": ["sh", "-c", f"sleep {pre_stop}"]}}
+        assert (pre_stop or 0) + int(jobs_grace) + 15 <= grace  # always above both, with the margin
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ({"terminationGracePeriodSeconds": 25, "preStopDrainSeconds": 10}, "terminationGracePeriodSeconds"),
+        ({"terminationGracePeriodSeconds": 0, "preStopDrainSeconds": 0}, "terminationGracePeriodSeconds"),
+        ({"env": [{"name": "BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS", "value": "876"}]}, "at most 875"),
+        ({"env": [{"name": "BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS", "value": "soon"}]}, "whole number"),
+    ],
+)
+def test_a_grace_period_too_short_for_the_runs_is_refused(spec, match):
+    with pytest.raises(InvalidSpec, match=match):
+        make_cr(spec)
+
+
+def test_a_shorter_job_grace_of_ones_own_is_kept(settings):
+    cr = make_cr({"env": [{"name": "BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS", "value": "120"}]})
+    assert _env(build_api_server_deployment(cr, settings))["BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS"] == "120"

@@ -27,6 +27,9 @@ from lgp_local.procs import wait_for
 from lgp_local.realserver import ContainerProcess, project_image, server_python
 
 AGENT = Path(__file__).resolve().parents[3] / "examples" / "agent" / "langgraph.json"
+# Checkpoints (step, attempt) of the example agent's run interrupted in review (step 3): the steps before
+# it come from attempt 1, only review's from attempt 2 (each once).
+RESUMED = [(-1, 1), (0, 1), (1, 1), (2, 1), (3, 2)]
 NS, NAME, PASSWORD = "agents", "agent", "pw-" + uuid.uuid4().hex
 
 
@@ -156,15 +159,16 @@ def _create_run(api: str, sleep: float) -> tuple[str, str]:
     return thread, run.json()["run_id"]
 
 
-def _attempts_by_step(dsn: str, thread: str) -> dict[int, int]:
-    """The attempt of the run that wrote each step's checkpoint of the thread's graph (not subgraphs)."""
+def _attempts_by_step(dsn: str, thread: str) -> list[tuple[int, int]]:
+    """(step, attempt of the run that wrote it) of every checkpoint of the thread's graph, in order: a
+    step written twice (a node run again) shows twice."""
     with psycopg.connect(dsn) as conn:
         rows = conn.execute(
             "SELECT (metadata->>'step')::int, (metadata->>'run_attempt')::int FROM checkpoints "
-            "WHERE thread_id = %s AND checkpoint_ns = ''",
+            "WHERE thread_id = %s AND checkpoint_ns = '' ORDER BY 1, 2",
             (thread,),
         ).fetchall()
-    return dict(rows)
+    return [(int(step), int(attempt)) for step, attempt in rows]
 
 
 def _succeeded(log: str, run_id: str) -> int:
@@ -226,8 +230,10 @@ def test_sigterm_to_the_worker_mid_run_then_a_restart_completes_the_run_once(sta
 
     wait_for(in_review, timeout=60, what="the run to be in its 6-second review node")
     started = time.monotonic()
+    assert worker.environment()["BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS"] == "885"  # 900 - 15; no preStop
     exit_s = worker.exit_seconds(signal.SIGTERM, timeout=60)
     code = worker.proc.returncode if worker.proc else None
+    assert code == 0 and exit_s < 30  # this runtime does not wait for the run (README: Shutdown)
     assert _statuses(dsn, [run_id]) == {run_id: "pending"}  # put back, not lost, not left running
     with psycopg.connect(dsn) as conn:
         assert conn.execute(PENDING_RUNS_QUERY).fetchone() == (1,)  # so the autoscaler sees it
@@ -253,7 +259,7 @@ def test_sigterm_to_the_worker_mid_run_then_a_restart_completes_the_run_once(sta
         attempts = conn.execute(
             "SELECT count FROM retry_counters WHERE run_id::text = %s", (run_id,)
         ).fetchone()
-    assert _attempts_by_step(dsn, thread) == {-1: 1, 0: 1, 1: 1, 2: 1, 3: 2}  # resumed: only review again
+    assert _attempts_by_step(dsn, thread) == RESUMED  # resumed: only review again
     print(  # the figures the README gives for a run in flight during a rollout
         f"\nSIGTERM mid-run: worker exited in {exit_s:.2f} s (code {code}), the run pending again at once; "
         f"the restarted worker finished it {total_s:.1f} s after the SIGTERM; attempts {attempts}"
@@ -261,32 +267,35 @@ def test_sigterm_to_the_worker_mid_run_then_a_restart_completes_the_run_once(sta
 
 
 def test_a_run_in_flight_during_a_rolling_update_moves_to_the_new_worker(stack: Stack) -> None:
-    """maxSurge 1, maxUnavailable 0: the new pod is ready before the old one gets SIGTERM."""
-    api, old = stack.api, stack.worker
+    """maxSurge 1, maxUnavailable 0: the new pod is ready before the old one gets SIGTERM. Both workers run
+    before the run is created; the one that took it is stopped."""
+    api = stack.api
     dsn = stack.database()
     api.start().wait_ok()
-    old.start().wait_ok()
+    workers = [stack.worker.start(), stack.pod("queue", "queue-new").start()]
+    for w in workers:
+        w.wait_ok()
     thread, run_id = _create_run(api.url, sleep=6)
-    wait_for(
-        lambda: httpx.get(f"{api.url}/threads/{thread}/state", timeout=10).json().get("next") == ["review"],
-        timeout=60,
-        what="the run to be in its review node",
-    )
-    new = stack.pod("queue", "queue-new").start()
-    new.wait_ok()
+
+    def holder() -> ContainerProcess | None:
+        state = httpx.get(f"{api.url}/threads/{thread}/state", timeout=10).json()
+        if state.get("next") != ["review"]:
+            return None
+        (took,) = [w for w in workers if run_id in w.tail(10**7)]
+        return took
+
+    old = wait_for(holder, timeout=60, what="the run to be in its review node")
+    (new,) = [w for w in workers if w is not old]
     started = time.monotonic()
     exit_s = old.exit_seconds(signal.SIGTERM, timeout=60)
-    wait_for(
-        lambda: _statuses(dsn, [run_id]) == {run_id: "running"},
-        timeout=60,
-        what="the new worker to take the run",
-    )
+    assert _statuses(dsn, [run_id]) in ({run_id: "pending"}, {run_id: "running"})  # back, or taken again
+    wait_for(lambda: run_id in new.tail(10**7), timeout=60, what="the new worker to take the run")
     taken_s = time.monotonic() - started
     wait_for(lambda: _statuses(dsn, [run_id]) == {run_id: "success"}, timeout=120, what="the run to finish")
     done_s = time.monotonic() - started
     assert _succeeded(new.tail(10**7), run_id) == 1 and _succeeded(old.tail(10**7), run_id) == 0
-    assert _attempts_by_step(dsn, thread) == {-1: 1, 0: 1, 1: 1, 2: 1, 3: 2}
+    assert _attempts_by_step(dsn, thread) == RESUMED
     print(
-        f"\nrolling update: old worker exited {exit_s:.2f} s after SIGTERM; the new one ran the run again "
+        f"\nrolling update: old worker exited {exit_s:.2f} s after SIGTERM; the new one took the run "
         f"{taken_s:.2f} s after it and finished it after {done_s:.1f} s (review sleeps 6 s)"
     )

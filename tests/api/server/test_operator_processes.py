@@ -171,6 +171,10 @@ def _attempts_by_step(dsn: str, thread: str) -> list[tuple[int, int]]:
     return [(int(step), int(attempt)) for step, attempt in rows]
 
 
+def _started(log: str, run_id: str) -> bool:
+    return any(run_id in line and "Starting background run" in line for line in log.splitlines())
+
+
 def _succeeded(log: str, run_id: str) -> int:
     return sum(1 for line in log.splitlines() if run_id in line and "Background run succeeded" in line)
 
@@ -281,15 +285,16 @@ def test_a_run_in_flight_during_a_rolling_update_moves_to_the_new_worker(stack: 
         state = httpx.get(f"{api.url}/threads/{thread}/state", timeout=10).json()
         if state.get("next") != ["review"]:
             return None
-        (took,) = [w for w in workers if run_id in w.tail(10**7)]
-        return took
+        took = [w for w in workers if _started(w.tail(10**7), run_id)]
+        assert len(took) == 1, f"the run was started by {len(took)} workers"
+        return took[0]
 
     old = wait_for(holder, timeout=60, what="the run to be in its review node")
     (new,) = [w for w in workers if w is not old]
     started = time.monotonic()
     exit_s = old.exit_seconds(signal.SIGTERM, timeout=60)
     assert _statuses(dsn, [run_id]) in ({run_id: "pending"}, {run_id: "running"})  # back, or taken again
-    wait_for(lambda: run_id in new.tail(10**7), timeout=60, what="the new worker to take the run")
+    wait_for(lambda: _started(new.tail(10**7), run_id), timeout=60, what="the new worker to take the run")
     taken_s = time.monotonic() - started
     wait_for(lambda: _statuses(dsn, [run_id]) == {run_id: "success"}, timeout=120, what="the run to finish")
     done_s = time.monotonic() - started

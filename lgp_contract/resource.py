@@ -725,7 +725,8 @@ class LangGraphPlatformSpec(Model):
 
 SHUTDOWN_MARGIN_SECONDS = 15
 """Seconds left, after the server's own wait for its runs, to put unfinished runs back as pending and exit
-before the kubelet's SIGKILL (langgraph-runtime-pg 0.11.1.post1 measured 1.7-2.6 s for that)."""
+before the kubelet's SIGKILL (langgraph-runtime-pg 0.11.1.post1 took 0.8-3.5 s on 2 loaded cores:
+tests/api/server/test_operator_processes.py)."""
 JOB_GRACE_ENV = "BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS"
 
 

@@ -291,7 +291,15 @@ Press Ctrl-C to stop everything.
 """)
 
     def _real_node_banner(self) -> None:
+        import json
+
         from lgp_local.cluster import cache_dir
+        from lgp_local.images.recipes import PENDING_RUNS_QUERY
+
+        # The example agent's runtime (langgraph-runtime-pg) keeps its runs in table `runs`: its
+        # deployment's pending-runs trigger says so (the operator's default is the official chart's `run`).
+        k8s_file = self.workdir / "agent-kubernetes.json"
+        k8s_file.write_text(json.dumps({"keda": {"pendingRunsQuery": PENDING_RUNS_QUERY}}, indent=2) + "\n")
 
         _say(f"""
 lgp is running, on a real node: pods run here in containers.
@@ -304,7 +312,10 @@ lgp is running, on a real node: pods run here in containers.
 Deploy the example agent (examples/agent, built into {self.images["agent"]}) and wait until it is DEPLOYED:
 
   .venv/bin/lgp deployments create agent --image {self.images["agent"]} --listener {self.listener["id"]} \\
-      --namespace {NAMESPACE} --cpu 250m --memory 512Mi --queue --queue-cpu 250m --queue-memory 512Mi --wait
+      --namespace {NAMESPACE} --cpu 250m --memory 512Mi --queue --queue-cpu 250m --queue-memory 512Mi \\
+      --kubernetes-file {k8s_file} --wait
+
+({k8s_file.name} sets the pending-runs query of the agent's runtime: table runs.)
 
 Call it from this machine (the node routes its Service addresses here):
 

@@ -147,7 +147,11 @@ class Revision(Model):
 class EnvVar(Model):
     """One environment variable for the server containers (plain value; secrets go in envFromSecret)."""
 
-    name: str = Field(pattern=ENV_NAME, description="Variable name. Overrides a variable the operator sets.")
+    name: str = Field(
+        pattern=ENV_NAME,
+        description="Variable name. Overrides a variable the operator sets, except the connection URIs "
+        "(POSTGRES_URI, DATABASE_URI, REDIS_URI), which come from spec.database and spec.redis.",
+    )
     value: str = Field(default="", description="Variable value.")
 
 
@@ -220,7 +224,30 @@ SERVER_CONTAINERS = ("api-server", "queue-worker")
 """Names of the server containers the operator makes; sidecars and init containers may not take them."""
 
 
-class ApiServer(Workload):
+Argv = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=64)
+]
+
+
+class ServerProcess(Workload):
+    """What the server container runs: the image's entrypoint unless command is given (the queue
+    workers: the queue entrypoint)."""
+
+    command: Argv | None = Field(
+        default=None,
+        description="Replaces the container's entrypoint (Kubernetes command). Default: the image's own for "
+        "the api server, /storage/queue_entrypoint.sh (the official image's queue entrypoint) for the queue "
+        "workers.",
+    )
+    args: list[Annotated[str, Field(max_length=4096)]] | None = Field(
+        default=None,
+        max_length=256,
+        description="Arguments of the entrypoint (Kubernetes args); default none for the queue workers, the "
+        "image's CMD for the api server.",
+    )
+
+
+class ApiServer(ServerProcess):
     """The api-server Deployment (port 8000, GET /ok)."""
 
     replicas: int = Field(default=1, ge=0, le=1000, description="Replicas when autoscaling is off.")
@@ -231,7 +258,7 @@ class ApiServer(Workload):
     )
 
 
-class Queue(Workload):
+class Queue(ServerProcess):
     """Queue workers: a second Deployment that runs background runs (the api server then runs none)."""
 
     enabled: bool = Field(default=False, description="Run a separate queue-worker Deployment.")
@@ -288,9 +315,25 @@ class KedaTriggers(Model):
     queue: list[KedaTrigger] = Field(default_factory=list, description="Of the queue workers.")
 
 
+PENDING_RUNS_QUERY = "SELECT COUNT(*) FROM run WHERE status = 'pending'"
+"""The pending-runs query of LangChain's own chart (the licensed runtime's schema). The open runtime
+langgraph-runtime-pg names the table ``runs``: its images need ``spec.autoscaling.keda.pendingRunsQuery``."""
+# One SELECT (or WITH ... SELECT) statement, at most a trailing semicolon; case-insensitive keyword.
+PENDING_RUNS_QUERY_PATTERN = r"^\s*([Ss][Ee][Ll][Ee][Cc][Tt]|[Ww][Ii][Tt][Hh])\s[^;]*;?\s*$"
+
+
 class Keda(Model):
     """Settings of the KEDA ScaledObjects (ignored where KEDA is not installed)."""
 
+    pending_runs_query: str = Field(
+        default=PENDING_RUNS_QUERY,
+        pattern=PENDING_RUNS_QUERY_PATTERN,
+        max_length=2000,
+        description="Query of the pending-runs trigger, run on the deployment's own database; it must "
+        "return one number. Default: the official chart's, for the licensed server's schema "
+        "(table run). The open runtime langgraph-runtime-pg (lgp's local images) needs "
+        "SELECT COUNT(*) FROM runs WHERE status = 'pending'.",
+    )
     polling_interval: int = Field(default=30, ge=1, le=3600, description="Seconds between trigger polls.")
     cooldown_period: int | None = Field(
         default=None,
@@ -580,13 +623,17 @@ class LangGraphPlatformSpec(Model):
         default=900,
         ge=0,
         le=86400,
-        description="Time pods get to finish running runs when stopped (15 min by default).",
+        description="Time pods get to finish running runs when stopped (15 min by default). The server is "
+        "told how long it may wait for its runs after SIGTERM (BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS): this, "
+        "minus preStopDrainSeconds on the api server, minus 15 s to put unfinished runs back and exit. So "
+        "it must be at least preStopDrainSeconds + 16.",
     )
     pre_stop_drain_seconds: int = Field(
         default=10,
         ge=0,
         le=3600,
-        description="Seconds a stopping pod keeps serving before SIGTERM, so load balancers drain it first.",
+        description="Seconds a stopping api-server pod keeps serving before SIGTERM, so load balancers "
+        "drain it first (queue workers serve no traffic and get no drain).",
     )
     api_server: ApiServer = Field(
         default_factory=ApiServer, description="The api-server Deployment.", json_schema_extra={"default": {}}
@@ -640,12 +687,52 @@ class LangGraphPlatformSpec(Model):
             raise ValueError(
                 "serviceAccount.create and placement.serviceAccountName: set one (the operator's or yours)"
             )
+        if self.job_shutdown_grace(api_server=True) < 1:
+            raise ValueError(
+                f"terminationGracePeriodSeconds ({self.termination_grace_period_seconds}) must be at least "
+                f"preStopDrainSeconds ({self.pre_stop_drain_seconds}) + {SHUTDOWN_MARGIN_SECONDS + 1}: the "
+                f"server needs time after SIGTERM to finish or put back its runs and exit, else a run is "
+                f"killed mid-step"
+            )
         seen: set[str] = set()
         for e in self.env:
+            if e.name == JOB_GRACE_ENV and (
+                not e.value.isdigit() or int(e.value) > self.job_shutdown_grace(api_server=True)
+            ):
+                raise ValueError(
+                    f"env: {JOB_GRACE_ENV} {e.value!r} must be a whole number of seconds of at most "
+                    f"{self.job_shutdown_grace(api_server=True)} (terminationGracePeriodSeconds - "
+                    f"preStopDrainSeconds - {SHUTDOWN_MARGIN_SECONDS}), else pods are killed mid-run"
+                )
             if e.name in seen:
                 raise ValueError(f"env: variable {e.name!r} is listed twice")
+            if e.name in CONNECTION_ENV:
+                raise ValueError(
+                    f"env: {e.name} is set by the operator from spec.{CONNECTION_ENV[e.name]} (a connection "
+                    f"URI holds a password, which never goes in a spec: use "
+                    f"spec.{CONNECTION_ENV[e.name]}.external.secretRef)"
+                )
             seen.add(e.name)
         return self
+
+    def job_shutdown_grace(self, *, api_server: bool) -> int:
+        """Seconds a server process may wait for its running runs after SIGTERM
+        (BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS): the pod's grace period, less the api server's preStop drain
+        (the grace period counts from before preStop), less SHUTDOWN_MARGIN_SECONDS."""
+        drain = self.pre_stop_drain_seconds if api_server else 0
+        return self.termination_grace_period_seconds - drain - SHUTDOWN_MARGIN_SECONDS
+
+
+SHUTDOWN_MARGIN_SECONDS = 15
+"""Seconds left, after the server's own wait for its runs, to put unfinished runs back as pending and exit
+before the kubelet's SIGKILL (langgraph-runtime-pg 0.11.1.post1 took 0.8-3.5 s on 2 loaded cores:
+tests/api/server/test_operator_processes.py)."""
+JOB_GRACE_ENV = "BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS"
+
+
+CONNECTION_ENV = {"POSTGRES_URI": "database", "DATABASE_URI": "database", "REDIS_URI": "redis"}
+"""Variables the operator sets from spec.database and spec.redis (always from a Secret when they hold a
+password); spec.env may not set them."""
 
 
 def _as_written(spec, handler):  # no annotations: pydantic then keeps the model's schema

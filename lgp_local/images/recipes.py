@@ -54,6 +54,10 @@ POSTGRES_NAME = "localhost/lgp/postgres:15-bookworm"
 REDIS_NAME = "localhost/lgp/redis:7.0-bookworm"
 
 SERVER_REQUIREMENTS = ("langgraph-api==0.11.1", "langgraph-runtime-pg==0.11.1.post1")
+# The pending-runs query this runtime needs (its table is ``runs``; the operator's default, the official
+# chart's, reads ``run``): a deployment of a server image built here sets it as
+# spec.autoscaling.keda.pendingRunsQuery (the dev stack does, for the example agent).
+PENDING_RUNS_QUERY = "SELECT COUNT(*) FROM runs WHERE status = 'pending'"
 PG_MAJOR = "15"
 
 

@@ -64,7 +64,11 @@ class OperatorSettings(BaseSettings):
         default="cluster.local", description="Cluster DNS domain (Istio destinations use the full name)."
     )
     postgres_image: str = Field(
-        default="postgres:16-alpine", description="Image of managed Postgres StatefulSets."
+        default="pgvector/pgvector:pg16",
+        description="Image of managed Postgres StatefulSets (a resource's spec.database.managed.image wins). "
+        "The default is the official postgres:16 (Debian) with the pgvector extension, which the server's "
+        "store needs for semantic search (LangGraph Platform's own chart runs a pgvector image too); any "
+        "image with the official postgres image's environment works.",
     )
     redis_image: str = Field(default="redis:7-alpine", description="Image of managed Redis Deployments.")
     keda: Literal["auto", "enabled", "disabled"] = Field(

@@ -1,25 +1,29 @@
 """Autoscaling: a KEDA ScaledObject per scaled Deployment, or an HPA where KEDA is not served.
 
 The queue workers (when enabled) scale on CPU, memory and a ``postgresql`` trigger on the number of
-pending runs in the deployment's own database, between their own bounds (spec.autoscaling.queueMin/Max
-Replicas); the api server then scales on CPU and memory only, since it runs no runs. Without queue
-workers the api server runs the runs, and its ScaledObject carries the pending-runs trigger. The
-trigger reads the connection string from the target container's POSTGRES_URI (``connectionFromEnv``),
-which comes from a Secret: no password is ever written into the ScaledObject. ``minReplicaCount`` is
-at least 1 and no ``idleReplicaCount`` is set, so the server is never scaled to zero. A target of 0
-(``targetQueryValue: "0"``, which KEDA cannot meet) cannot be written: pendingRunsPerReplica is at least
-1 and added triggers with a target of 0 are refused by the resource's model.
+pending runs in the deployment's own database (spec.autoscaling.keda.pendingRunsQuery: the official
+chart's query by default; its table name depends on the server's runtime), between their own bounds
+(spec.autoscaling.queueMin/MaxReplicas); the api server then scales on CPU and memory only, since it
+runs no runs. Without queue workers the api server runs the runs, and its ScaledObject carries the
+pending-runs trigger. The trigger reads the connection string from the target container's POSTGRES_URI
+(``connectionFromEnv``), which comes from a Secret: no password is ever written into the ScaledObject.
+``minReplicaCount`` is at least 1 and no ``idleReplicaCount`` is set, so the server is never scaled to
+zero. A target of 0 (``targetQueryValue: "0"``, which KEDA cannot meet) cannot be written:
+pendingRunsPerReplica is at least 1 and added triggers with a target of 0 are refused by the resource's
+model.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from lgp_contract import resource
+
 from ..settings import OperatorSettings
 from .common import NEWEST, Capabilities, Platform, metadata
 
 KEDA_API = "keda.sh/v1alpha1"
-PENDING_RUNS_QUERY = "SELECT COUNT(*) FROM run WHERE status = 'pending'"
+PENDING_RUNS_QUERY = resource.PENDING_RUNS_QUERY  # the default; spec.autoscaling.keda.pendingRunsQuery
 
 
 def runs_pending_runs(cr: Platform, component: str) -> bool:
@@ -44,7 +48,7 @@ def build_scaled_object(
                 "name": "pending-runs",
                 "metadata": {
                     "connectionFromEnv": "POSTGRES_URI",
-                    "query": PENDING_RUNS_QUERY,
+                    "query": keda.pending_runs_query,
                     "targetQueryValue": str(a.pending_runs_per_replica),
                     # Any pending run activates; with minReplicaCount >= 1 this never means zero pods.
                     "activationTargetQueryValue": "0",

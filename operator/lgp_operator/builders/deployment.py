@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lgp_contract import names
-from lgp_contract.resource import Workload
+from lgp_contract.resource import JOB_GRACE_ENV, ServerProcess, Workload
 
 from ..settings import OperatorSettings
 from .common import (
@@ -39,7 +39,9 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def build_env(cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int) -> list[dict[str, Any]]:
+def build_env(
+    cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int, api_server: bool = True
+) -> list[dict[str, Any]]:
     """The server's environment: ours, then the user's (a user variable replaces ours of that name)."""
     spec = cr.spec
     env: list[dict[str, Any]] = [{"name": "PORT", "value": str(PORT)}]
@@ -57,6 +59,11 @@ def build_env(cr: Platform, settings: OperatorSettings, *, jobs_per_worker: int)
     else:
         env.append({"name": "REDIS_URI", "value": f"redis://{redis_name(cr)}.{cr.namespace}.svc:6379/0"})
     env.append({"name": "N_JOBS_PER_WORKER", "value": str(jobs_per_worker)})
+    # How long the server may wait for its running runs after SIGTERM before it stops them (langgraph-api's
+    # setting; the open runtime langgraph-runtime-pg 0.11.1.post1 ignores it and puts them back at once):
+    # what is left of terminationGracePeriodSeconds after the preStop drain and a margin to exit.
+    grace = spec.job_shutdown_grace(api_server=api_server)
+    env.append({"name": JOB_GRACE_ENV, "value": str(grace)})
     prefix = mount_prefix(cr, settings)
     if prefix:  # served under a path: the server mounts its routes there (langgraph-api MOUNT_PREFIX)
         env.append({"name": "MOUNT_PREFIX", "value": prefix})
@@ -90,6 +97,8 @@ def build_container(
     resources: Any,
     workload: Workload | None = None,
     command: list[str] | None = None,
+    args: list[str] | None = None,
+    api_server: bool = True,
 ) -> dict[str, Any]:
     spec = cr.spec
     container: dict[str, Any] = {
@@ -99,13 +108,15 @@ def build_container(
         # a server that crashes at start leaves its last log line in the pod status (and so in Degraded)
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "env": build_env(cr, settings, jobs_per_worker=jobs_per_worker),
+        "env": build_env(cr, settings, jobs_per_worker=jobs_per_worker, api_server=api_server),
         "startupProbe": _probe("/ok", period=5, failures=60),
         "readinessProbe": _probe("/ok", period=5, failures=3),
         "livenessProbe": _probe("/ok", period=10, failures=6, timeout=5),
     }
     if command:
         container["command"] = command
+    if args is not None:
+        container["args"] = args
     env_from = ([spec.env_from_secret] if spec.env_from_secret else []) + spec.env_from_secrets
     if env_from:
         container["envFrom"] = [{"secretRef": {"name": n}} for n in env_from]
@@ -114,9 +125,10 @@ def build_container(
         container["resources"] = res
     if workload is not None and workload.volume_mounts:
         container["volumeMounts"] = [m.wire() for m in workload.volume_mounts]
-    if spec.pre_stop_drain_seconds > 0:
+    if api_server and spec.pre_stop_drain_seconds > 0:
         # Keep serving while endpoints and load balancers drop the pod, then SIGTERM lets runs finish
-        # within terminationGracePeriodSeconds.
+        # within terminationGracePeriodSeconds (which counts from here). Queue workers serve no traffic:
+        # a drain would only let them claim new runs they would then have to give back.
         container["lifecycle"] = {
             "preStop": {"exec": {"command": ["sh", "-c", f"sleep {spec.pre_stop_drain_seconds}"]}}
         }
@@ -186,8 +198,8 @@ def _deployment(
     replicas: int,
     resources: Any,
     jobs_per_worker: int,
-    workload: Workload,
-    command: list[str] | None = None,
+    workload: ServerProcess,
+    default_command: list[str] | None = None,
 ) -> dict[str, Any]:
     container = build_container(
         cr,
@@ -196,7 +208,9 @@ def _deployment(
         jobs_per_worker=jobs_per_worker,
         resources=resources,
         workload=workload,
-        command=command,
+        command=workload.command or default_command,
+        args=workload.args,
+        api_server=component == "api-server",
     )
     spec: dict[str, Any] = {
         "selector": {"matchLabels": selector_labels(cr, component)},
@@ -219,7 +233,8 @@ def _deployment(
 
 
 def build_api_server_deployment(cr: Platform, settings: OperatorSettings) -> dict[str, Any]:
-    """The api-server: runs no background jobs itself when queue workers are enabled."""
+    """The api-server: runs no background jobs itself when queue workers are enabled; the image's
+    entrypoint unless spec.apiServer.command / args say otherwise."""
     spec = cr.spec
     jobs = 0 if spec.queue.enabled else spec.queue.jobs_per_worker
     return _deployment(
@@ -237,7 +252,8 @@ def build_api_server_deployment(cr: Platform, settings: OperatorSettings) -> dic
 
 def build_queue_deployment(cr: Platform, settings: OperatorSettings) -> dict[str, Any]:
     """Queue workers: the same image and environment, N_JOBS_PER_WORKER from spec.queue.jobsPerWorker,
-    run by the image's queue entrypoint (the image's default entrypoint is the api server)."""
+    run by the image's queue entrypoint (the image's default entrypoint is the api server), or by
+    spec.queue.command / args."""
     spec = cr.spec
     return _deployment(
         cr,
@@ -249,5 +265,5 @@ def build_queue_deployment(cr: Platform, settings: OperatorSettings) -> dict[str
         resources=spec.queue.resources,
         jobs_per_worker=spec.queue.jobs_per_worker,
         workload=spec.queue,
-        command=[QUEUE_ENTRYPOINT],
+        default_command=[QUEUE_ENTRYPOINT],
     )

@@ -4,6 +4,7 @@ bounds; on update the flags go on top of what is set; a bad label is exit 6 nami
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.api.cli.conftest import IMAGE, Cli, unique
@@ -64,3 +65,29 @@ def test_kubernetes_settings_from_a_file_and_flags(cli: Cli, tmp_path: Path) -> 
     assert bad.code == 6 and "kubernetes.labels" in bad.err
     (tmp_path / "list.yaml").write_text("- a\n")
     assert cli("deployments", "update", name, "--kubernetes-file", str(tmp_path / "list.yaml")).code == 2
+
+
+def test_the_example_agents_pending_runs_query_reaches_the_spec(cli: Cli, tmp_path: Path) -> None:
+    """What `make dev` prints for the example agent: a Kubernetes-settings file with the pending-runs query
+    of its runtime (table runs), which the revision's spec carries; a query that is not one SELECT is
+    refused naming the field."""
+    from lgp_local.images.recipes import PENDING_RUNS_QUERY
+
+    listener = cli.listener(["agents"])
+    (tmp_path / "agent.json").write_text(json.dumps({"keda": {"pendingRunsQuery": PENDING_RUNS_QUERY}}))
+    name = unique("runs")
+    r = cli(
+        "deployments", "create", name, "--image", IMAGE, "--listener", listener.name,
+        "--namespace", "agents", "--type", "production", "--kubernetes-file", str(tmp_path / "agent.json"),
+        "-o", "json",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert r.json()["kubernetes"]["keda"] == {"pendingRunsQuery": PENDING_RUNS_QUERY}
+    revisions = cli.http.get(f"/deployments/{r.json()['id']}/revisions")
+    assert revisions.status_code == 200, revisions.text
+    spec = revisions.json()["data"][0]["spec"]
+    assert spec["autoscaling"]["keda"]["pendingRunsQuery"] == PENDING_RUNS_QUERY
+
+    (tmp_path / "bad.json").write_text(json.dumps({"keda": {"pendingRunsQuery": "DELETE FROM runs"}}))
+    bad = cli("deployments", "update", name, "--kubernetes-file", str(tmp_path / "bad.json"))
+    assert bad.code == 6 and "kubernetes.keda.pendingRunsQuery" in bad.err

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lgp_local.cache import cache_root
+from lgp_local import realserver
 
-SERVER = (
-    "langgraph-api==0.11.1",
-    "langgraph-runtime-pg==0.11.1.post1",
-    "langgraph-checkpoint-postgres==3.1.0",
-)
 PREFIX = "/lgp/agents/support"  # <base path>/<namespace>/<name>, as routing.route_of makes it
 GRAPH = """\
 from typing import TypedDict
@@ -56,23 +49,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server_python() -> Path:
-    """A virtualenv with the real server, built once from PyPI into a cache of its own."""
-    home = cache_root() / "realserver" / "langgraph-api-0.11.1"
-    python = home / "venv" / "bin" / "python"
-    if (home / ".installed").exists():
-        return python
-    work = home.with_name(home.name + f".tmp{os.getpid()}")
-    shutil.rmtree(work, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True)
-    pip = [str(work / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, *SERVER], check=True, timeout=900)
-    subprocess.run([str(work / "venv" / "bin" / "python"), "-c", "import langgraph_api"], check=True)
-    (work / ".installed").write_text("\n".join(SERVER) + "\n")
-    try:  # a virtualenv whose commands are run as `python -m` works from any path: move it into place
-        work.rename(home)
-    except OSError:  # another run put one there meanwhile
-        shutil.rmtree(work, ignore_errors=True)
-    return python
+    """A virtualenv with the real server at the server image's pins, built once (lgp_local.realserver)."""
+    return realserver.server_python()
 
 
 def _wait_ok(url: str, proc: subprocess.Popen[bytes], log: Path, deadline: float = 120) -> None:

@@ -202,3 +202,41 @@ def test_no_scaled_object_ever_has_a_target_of_zero(settings, spec, component):
         for key, value in trigger["metadata"].items():
             if key in ("targetQueryValue", "value", "threshold"):
                 assert float(value) > 0, (trigger, key)
+
+
+RUNS = "SELECT COUNT(*) FROM runs WHERE status = 'pending'"  # the open runtime's table (lgp's images)
+
+
+@pytest.mark.parametrize(
+    ("spec", "component", "query"),
+    [
+        ({}, "api-server", PENDING_RUNS_QUERY),
+        ({"queue": {"enabled": True}}, "queue", PENDING_RUNS_QUERY),
+        ({"autoscaling": {"keda": {"pendingRunsQuery": RUNS}}}, "api-server", RUNS),
+        ({"queue": {"enabled": True}, "autoscaling": {"keda": {"pendingRunsQuery": RUNS}}}, "queue", RUNS),
+        (
+            {"autoscaling": {"keda": {"pendingRunsQuery": "with p as (select 1) SELECT count(*) FROM p;"}}},
+            "api-server",
+            "with p as (select 1) SELECT count(*) FROM p;",
+        ),
+    ],
+)
+def test_pending_runs_query_per_deployment(settings, spec, component, query):
+    spec = {**spec, "autoscaling": {"enabled": True, **spec.get("autoscaling", {})}}
+    so = build_scaled_object(make_cr(spec), settings, deployment="d", component=component, container="c")
+    (trigger,) = [t for t in so["spec"]["triggers"] if t["type"] == "postgresql"]
+    assert trigger["metadata"]["query"] == query
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "DELETE FROM runs",
+        "SELECT 1; DROP TABLE runs",
+        "",
+        "SELECT" + " x" * 1000,
+    ],
+)
+def test_a_pending_runs_query_is_one_select(query):
+    with pytest.raises(InvalidSpec, match=r"spec\.autoscaling\.keda\.pendingRunsQuery"):
+        make_cr({"autoscaling": {"keda": {"pendingRunsQuery": query}}})

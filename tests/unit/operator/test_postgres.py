@@ -22,7 +22,7 @@ def test_statefulset(settings):
     sts = build_postgres_statefulset(cr, settings)
     c = sts["spec"]["template"]["spec"]["containers"][0]
     assert sts["metadata"]["name"] == "demo-postgres" and sts["spec"]["serviceName"] == "demo-postgres"
-    assert c["image"] == settings.postgres_image
+    assert c["image"] == settings.postgres_image == "pgvector/pgvector:pg16"  # pgvector by default
     assert c["args"] == ["-c", "max_connections=300"]
     assert {
         "name": "POSTGRES_PASSWORD",
@@ -37,6 +37,9 @@ def test_statefulset(settings):
 def test_image_override(settings):
     sts = build_postgres_statefulset(make_cr({"database": {"managed": {"image": "postgres:15"}}}), settings)
     assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == "postgres:15"
+    settings.postgres_image = "localhost/lgp/postgres:15-bookworm"  # the operator's own (make dev's)
+    sts = build_postgres_statefulset(make_cr(), settings)
+    assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == "localhost/lgp/postgres:15-bookworm"
 
 
 def test_headless_service(settings):

@@ -234,7 +234,9 @@ def test_a_request_reaches_the_long_poll_at_once_and_is_handed_out_once(logs_api
     handed = [reqs for _, reqs in got if reqs]
     assert len(handed) == 1 and len(handed[0]) == 1  # once, to one poller
     first_at = min(at for at, reqs in got if reqs)
-    assert first_at - asked_at < 1.0, f"the long-poll returned {first_at - asked_at:.2f}s after the request"
+    # woken by the request, not by the end of the pollers' wait (a wake-up takes milliseconds)
+    took = first_at - asked_at
+    assert took < WAIT / 2, f"the long-poll returned {took:.2f}s after the request"
     assert page["containers"] == "unavailable"
     r = lis.client.get("/v1/listener/log-requests", params={"wait": 0}, headers=lis.h)
     assert r.status_code == 200 and r.json() == {"requests": []}
@@ -257,7 +259,7 @@ def test_too_many_waiting_requests_give_events_only(postgres_url: str, secret_gu
                 time.sleep(0.02)
         start = time.monotonic()
         second = api.get(f"/v1/deployments/{d['id']}/logs").json()
-        assert time.monotonic() - start < 1.0
+        assert time.monotonic() - start < WAIT / 2  # answered at once, not after waiting for the listener
         assert "listener 'busy' has 1 log requests waiting" in second["notice"]
         t.join(15)
         assert first["containers"] == "unavailable"

@@ -12,8 +12,8 @@ constant ``langgraph_api.metadata.INTERVAL = 300`` (read at every turn of ``meta
 test sets it to 1 s through a ``sitecustomize`` module on the server processes' ``PYTHONPATH``
 (``LGP_TEST_REPORT_INTERVAL``), the only change made to the stock server.
 
-The virtualenv with the real server comes from ``tests/api/server/test_mount_prefix.py``
-(``server_python``), imported from there.
+The virtualenv with the real server is ``lgp_local.realserver.server_python`` (the server image's
+pins, built once), as for the other real-server tests.
 """
 
 from __future__ import annotations
@@ -45,9 +45,16 @@ from lgp_operator.settings import OperatorSettings
 from lgp_operator.usage.buffer import Buffer
 from lgp_operator.usage.reports import ReportStore
 
-from tests.api.server.test_mount_prefix import server_python  # noqa: F401 (the fixture)
+from lgp_local import realserver
 
 from .conftest import FlakySink
+
+
+@pytest.fixture(scope="module")
+def server_python() -> Path:
+    """A virtualenv with the real server at the server image's pins, built once."""
+    return realserver.server_python()
+
 
 REPO = Path(__file__).resolve().parents[3]
 AGENT = REPO / "examples" / "agent" / "agent.py"
@@ -331,7 +338,7 @@ def network(usage: UsageComponent) -> Iterator[LossyNetwork]:
 
 @pytest.fixture
 def server(
-    server_python: Path,  # noqa: F811 (the imported fixture)
+    server_python: Path,
     postgres_url: str,
     redis_server: Any,
     network: LossyNetwork,

@@ -122,10 +122,8 @@ def test_a_second_build_with_the_same_inputs_builds_nothing(tmp_path):
     store = Store(tmp_path)
     first = build(_spec(b"1"), store=store)
     assert first.built_layers == 1
-    t0 = time.monotonic()
     second = build(_spec(b"1"), store=store)
     assert second.built_layers == 0 and second.manifest == first.manifest
-    assert time.monotonic() - t0 < 1.0
     third = build(_spec(b"2"), store=store)
     assert third.built_layers == 1 and third.manifest != first.manifest
     assert image_key(_spec(b"1")) != image_key(_spec(b"2"))

@@ -1,11 +1,16 @@
-"""Dependencies: the database session, the settings, the secret box, and who is calling."""
+"""Dependencies: the database session, the settings, the secret box, and who is calling.
+
+FastAPI runs a plain ``def`` dependency on a worker thread: one thread hop each. The ones that do no
+I/O are therefore ``async`` (they run on the event loop at no cost); only the principal (a database
+lookup) and the session's close hop to a thread. The sync functions stay for direct callers (the UI)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -22,9 +27,13 @@ api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="A
 listener_bearer = HTTPBearer(auto_error=False, description="A listener token.")
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """A session (creating one does no I/O); closing it returns its connection, on a worker thread."""
+    session = Session(request.app.state.engine)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 def get_settings(request: Request) -> Settings:
@@ -42,10 +51,22 @@ def get_logs_context(request: Request) -> LogsContext:
     return LogsContext(engine=state.engine, hub=state.log_hub, settings=state.settings, box=state.box)
 
 
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)
+
+
+async def _box(request: Request) -> SecretBox:
+    return get_box(request)
+
+
+async def _logs_context(request: Request) -> LogsContext:
+    return get_logs_context(request)
+
+
 SessionDep = Annotated[Session, Depends(get_db)]
-LogsDep = Annotated[LogsContext, Depends(get_logs_context)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-BoxDep = Annotated[SecretBox, Depends(get_box)]
+LogsDep = Annotated[LogsContext, Depends(_logs_context)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+BoxDep = Annotated[SecretBox, Depends(_box)]
 
 
 def _unauthorized(msg: str, scheme: str) -> HTTPException:

@@ -360,7 +360,7 @@ def profiled(out: Path | None, pid: int, name: str, seconds: float) -> subproces
     )
 
 
-def desired_state_figures(base: str, data: dict[str, Any], deployments: int) -> None:
+def desired_state_figures(base: str, data: dict[str, Any], deployments: int, run: int) -> None:
     """The listener's desired state over one kept-alive connection, as the listener polls it."""
     bearer = {"Authorization": f"Bearer {data['listener_token']}"}
     path = "/v1/listener/desired-state"
@@ -390,7 +390,7 @@ def desired_state_figures(base: str, data: dict[str, Any], deployments: int) -> 
         )
         lat, sizes, entries = [], [], 0
         for i in range(20):
-            image = f"ghcr.io/acme/agent:3.{i}"
+            image = f"ghcr.io/acme/agent:3.{run}.{i}"  # a new image in every run: a new revision
             user.patch(f"/v1/deployments/{data['deployments'][i]}", json={"image": image})
             t0 = time.perf_counter()
             r = lis.get(path, params={"version": version, "delta": "true"})
@@ -443,9 +443,7 @@ def main() -> None:
             }
         )
         chosen = {k: v for k, v in scenarios(data).items() if not args.only or args.only in k}
-        raw: dict[str, tuple[list[float], float]] = {}
-        for name, (_, fn) in chosen.items():
-            raw[name] = replay(replay_url, capture(settings, data, fn, args.replays))
+        captured = {name: capture(settings, data, fn, args.replays) for name, (_, fn) in chosen.items()}
         env = dict(
             os.environ,
             LGP_DATABASE_URL=url,
@@ -475,7 +473,7 @@ def main() -> None:
                 if spy is not None:
                     spy.wait()
                 serial = run_serial(base, data["key"], fn, args.serial)
-                times, stmts = raw[name]
+                times, stmts = replay(replay_url, captured[name])  # right after: the same load
                 rows.append((name, kind, rate, lat, errors))
                 per, raw_mean = statistics.mean(serial), statistics.mean(times)
                 print(
@@ -486,7 +484,7 @@ def main() -> None:
                     f"{pct(times, 0.99) * 1000:.2f} ms | per request {per / raw_mean:.1f}x raw"
                 )
             if not args.only:
-                desired_state_figures(base, data, args.deployments)
+                desired_state_figures(base, data, args.deployments, workers)
             reads = [r for r in rows if r[1] == "read"]
             writes = [r for r in rows if r[1] == "write"]
             print(

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 
@@ -22,7 +21,16 @@ from control_plane.api.common import (
     deployment_public,
     revision_public,
 )
-from control_plane.api.deps import BoxDep, CurrentPrincipal, Limit, LogsDep, Offset, SessionDep, caller
+from control_plane.api.deps import (
+    BoxDep,
+    CurrentPrincipal,
+    Limit,
+    LogsDep,
+    Offset,
+    SessionDep,
+    caller,
+    in_thread,
+)
 from control_plane.models import (
     DeploymentCreate,
     DeploymentPublic,
@@ -58,7 +66,7 @@ async def create_deployment(
         d, _ = deployments.create(caller(request, session, principal, box), body)
         return deployment_public(d)
 
-    return await run_in_threadpool(work)
+    return await in_thread(session, work)
 
 
 @router.get("", response_model=DeploymentsPublic)
@@ -109,7 +117,7 @@ async def list_deployments(
             next_cursor=deployments.encode_cursor(rows[-1].created_at, rows[-1].id) if more else None,
         )
 
-    return await run_in_threadpool(work)
+    return await in_thread(session, work)
 
 
 @router.get("/{deployment_id}", response_model=DeploymentPublic, responses=NOT_FOUND)
@@ -121,7 +129,7 @@ async def get_deployment(
             deployments.get(session, tenant_id=principal.tenant_id, deployment_id=deployment_id)
         )
 
-    return await run_in_threadpool(work)
+    return await in_thread(session, work)
 
 
 @router.patch(
@@ -141,7 +149,7 @@ async def update_deployment(
         d, _ = deployments.update(caller(request, session, principal, box), deployment_id, body)
         return deployment_public(d)
 
-    return await run_in_threadpool(work)
+    return await in_thread(session, work)
 
 
 @router.delete("/{deployment_id}", status_code=202, response_model=DeploymentPublic, responses=NOT_FOUND)
@@ -172,7 +180,7 @@ async def create_revision(
         rev = revisions.create(caller(request, session, principal), deployment_id, image=body.image)
         return revision_public(rev)
 
-    return await run_in_threadpool(work)
+    return await in_thread(session, work)
 
 
 @router.get(
@@ -200,7 +208,7 @@ async def list_revisions(
             data=[revision_public(r) for r in rows], count=count, limit=limit, offset=offset
         )
 
-    return await run_in_threadpool(work)
+    return await in_thread(session, work)
 
 
 @router.get("/{deployment_id}/events", response_model=EventsPublic, responses=NOT_FOUND, tags=["events"])

@@ -34,6 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
         "log_level": settings.log_level.lower(),
         "proxy_headers": True,
         "timeout_graceful_shutdown": 10,
+        "http": "control_plane.core.http:NoDelayH11Protocol",  # TCP_NODELAY with any number of workers
     }
     if args.workers > 1:  # each worker process builds the app from the same LGP_* environment
         uvicorn.run("control_plane.main:create_app", factory=True, workers=args.workers, **common)

@@ -73,12 +73,27 @@ class DesiredDeployment(DeploymentRef):
 
 
 class DesiredState(BaseModel):
-    """Everything one listener must run."""
+    """Everything one listener must run (``complete``), or what changed of it since a version (a delta,
+    asked for with ``delta=true``)."""
 
     version: int = Field(description="Grows with every change that can alter this state.")
     listener_id: uuid.UUID = Field(description="This listener's id.")
     namespaces: list[str] = Field(description="The namespaces this listener may manage.")
-    deployments: list[DesiredDeployment] = Field(description="One entry per deployment of this listener.")
+    deployments: list[DesiredDeployment] = Field(
+        description="Complete: one entry per deployment of this listener. A delta: only the deployments "
+        "whose entry changed after `since`; every other one is as in your copy."
+    )
+    complete: bool = Field(
+        default=True,
+        description="true: every deployment is listed (a full answer). false: a delta since `since`. Only a "
+        "full answer says what exists; a deployment missing from either is never a reason to delete.",
+    )
+    since: int | None = Field(default=None, description="A delta's base: the version it is a change from.")
+    forgotten: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="A delta only: deployments whose deletion you acknowledged after `since` (their objects "
+        "are gone): drop them from your copy.",
+    )
 
 
 # ---------------------------------------------------------------- POST /revisions/{id}/status

@@ -12,6 +12,7 @@ from control_plane.models import (
     Deployment,
     DeploymentPublic,
     ErrorResponse,
+    KubernetesSettings,
     Listener,
     ListenerPublic,
     Resources,
@@ -52,7 +53,7 @@ def deployment_public(d: Deployment) -> DeploymentPublic:
         image_pull_secrets=d.image_pull_secrets,
         database=BackingServicePublic(type=d.database_type),  # type: ignore[arg-type]
         redis=BackingServicePublic(type=d.redis_type),  # type: ignore[arg-type]
-        kubernetes=d.settings().kubernetes,
+        kubernetes=None if d.kubernetes is None else KubernetesSettings.model_validate(d.kubernetes),
         latest_revision_id=d.latest_revision_id,
         active_revision_id=d.active_revision_id,
         status=d.status,  # type: ignore[arg-type]

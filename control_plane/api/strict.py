@@ -45,8 +45,9 @@ class UnknownQueryParameter(FieldError):
     pass
 
 
-def reject_unknown_query(request: Request) -> None:
-    """App-wide dependency: 422 naming the first undeclared (or NUL-carrying) query parameter."""
+async def reject_unknown_query(request: Request) -> None:
+    """App-wide dependency: 422 naming the first undeclared (or NUL-carrying) query parameter (async:
+    no I/O, so it runs on the event loop, not on a worker thread)."""
     if not request.query_params:
         return
     for name, value in request.query_params.multi_items():

@@ -3,7 +3,10 @@ delete (a tombstone until the listener confirms) and purge."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -128,6 +131,24 @@ def get_deployment(session: Session, *, tenant_id: uuid.UUID, deployment_id: uui
     return deployment
 
 
+def encode_cursor(created_at: datetime, deployment_id: uuid.UUID) -> str:
+    """Where the next page starts: after the deployment created then with this id (newest first)."""
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{deployment_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """``encode_cursor``'s position; ValueError when it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, ident = raw.partition("|")
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("no time zone")
+        return when, uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as e:
+        raise ValueError("not a cursor from a previous page") from e
+
+
 def list_deployments(
     session: Session,
     *,
@@ -139,8 +160,11 @@ def list_deployments(
     limit: int,
     offset: int,
     exact_name: str | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
 ) -> tuple[list[Deployment], int]:
-    """``name``: the name contains it (case-insensitive); ``exact_name``: the name is it."""
+    """``name``: the name contains it (case-insensitive); ``exact_name``: the name is it. ``after``: a
+    keyset position (``decode_cursor``): the page starts after it, found through the index on
+    (tenant_id, created_at) however deep it is, where ``offset`` makes Postgres walk every row before."""
     where: list[Any] = [col(Deployment.tenant_id) == tenant_id]
     if exact_name:
         where.append(col(Deployment.name) == exact_name)
@@ -154,9 +178,18 @@ def list_deployments(
     if listener_id:
         where.append(col(Deployment.listener_id) == listener_id)
     count = session.exec(select(sa.func.count()).select_from(Deployment).where(*where)).one()
+    page = list(where)
+    if after is not None:
+        at, ident = after
+        page.append(
+            sa.or_(
+                col(Deployment.created_at) < at,
+                sa.and_(col(Deployment.created_at) == at, col(Deployment.id) > ident),
+            )
+        )
     rows = session.exec(
         select(Deployment)
-        .where(*where)
+        .where(*page)
         .order_by(col(Deployment.created_at).desc(), col(Deployment.id))
         .limit(limit)
         .offset(offset)
@@ -252,7 +285,7 @@ def delete_deployment(session: Session, *, principal: Principal, deployment_id: 
     d.deleted_at = d.updated_at = utcnow()
     d.status = DeploymentStatus.DELETING
     session.add(d)
-    listeners_crud.bump_version(session, listener_id=d.listener_id)
+    listeners_crud.bump_version(session, listener_id=d.listener_id, deployment_id=d.id)
     return d
 
 
@@ -264,5 +297,5 @@ def purge_deployment(session: Session, *, listener: Listener, deployment_id: uui
     if d.deleted_at is None:
         raise Conflict("the deployment was not deleted by a user: refusing to forget it")
     session.delete(d)
-    listeners_crud.bump_version(session, listener_id=listener.id)
+    listeners_crud.forget(session, listener_id=listener.id, deployment_id=d.id)
     return d

@@ -7,23 +7,79 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
 from control_plane.core.db import NOTIFY_CHANNEL
 from control_plane.core.security import LISTENER_TOKEN_PREFIX, hash_credential, new_credential
 from control_plane.errors import Conflict, NotFound
-from control_plane.models import Deployment, Listener, ListenerCreate, ListenerUpdate, utcnow
+from control_plane.models import (
+    Deployment,
+    ForgottenDeployment,
+    Listener,
+    ListenerCreate,
+    ListenerUpdate,
+    utcnow,
+)
 
 
-def bump_version(session: Session, *, listener_id: uuid.UUID) -> None:
-    """The listener's desired state changed: a new version, and a NOTIFY (sent at commit) to every
-    server process so long-polls return at once."""
-    session.execute(
+def bump_version(session: Session, *, listener_id: uuid.UUID, deployment_id: uuid.UUID | None = None) -> int:
+    """The listener's desired state changed: a new version (stamped on ``deployment_id``'s row, so a
+    delta since an older version includes it), and a NOTIFY (sent at commit) to every server process
+    so long-polls return at once. The listener row stays locked until commit, so versions are
+    committed in the order they are handed out."""
+    version: int = session.execute(
         sa.update(Listener)
         .where(col(Listener.id) == listener_id)
         .values(state_version=Listener.state_version + 1)
-    )
+        .returning(col(Listener.state_version))
+    ).scalar_one()
+    if deployment_id is not None:
+        session.execute(
+            sa.update(Deployment).where(col(Deployment.id) == deployment_id).values(state_version=version)
+        )
     session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(listener_id))))
+    return version
+
+
+def forget(session: Session, *, listener_id: uuid.UUID, deployment_id: uuid.UUID) -> None:
+    """The listener acknowledged the deletion of ``deployment_id`` (its row is deleted in this unit of
+    work): a new version, and a record that deltas since an older version name it as forgotten."""
+    version = bump_version(session, listener_id=listener_id)
+    session.execute(
+        insert(ForgottenDeployment)
+        .values(
+            listener_id=listener_id, deployment_id=deployment_id, state_version=version, forgotten_at=utcnow()
+        )
+        .on_conflict_do_update(
+            index_elements=["listener_id", "deployment_id"],
+            set_={"state_version": version, "forgotten_at": utcnow()},
+        )
+    )
+
+
+def prune_forgotten(session: Session, *, before: datetime) -> None:
+    """Drop acknowledged-deletion records older than ``before``; a listener whose version is older than
+    what was dropped gets a full answer instead of a delta (``delta_since``). One statement: safe with
+    several server processes."""
+    table = ForgottenDeployment.__table__  # type: ignore[attr-defined]
+    listeners = Listener.__table__  # type: ignore[attr-defined]
+    gone = (
+        sa.delete(table)
+        .where(table.c.forgotten_at < before)
+        .returning(table.c.listener_id, table.c.state_version)
+        .cte("gone")
+    )
+    newest = (
+        sa.select(gone.c.listener_id, sa.func.max(gone.c.state_version).label("version"))
+        .group_by(gone.c.listener_id)
+        .subquery("newest")
+    )
+    session.execute(
+        sa.update(listeners)
+        .where(listeners.c.id == newest.c.listener_id)
+        .values(delta_since=sa.func.greatest(listeners.c.delta_since, newest.c.version))
+    )
 
 
 def create_listener(session: Session, *, tenant_id: uuid.UUID, data: ListenerCreate) -> tuple[Listener, str]:

@@ -22,6 +22,7 @@ from control_plane.models import (
     DeploymentSettings,
     DeploymentStatus,
     EventKind,
+    ForgottenDeployment,
     Listener,
     Revision,
     utcnow,
@@ -177,7 +178,7 @@ def create_revision(
     deployment.latest_revision_id, deployment.revision_count = rev.id, number
     deployment.updated_at = utcnow()
     _advance(session, deployment)
-    listeners_crud.bump_version(session, listener_id=deployment.listener_id)
+    listeners_crud.bump_version(session, listener_id=deployment.listener_id, deployment_id=deployment.id)
     return rev
 
 
@@ -240,7 +241,7 @@ def interrupt(session: Session, *, tenant_id: uuid.UUID, revision_id: uuid.UUID)
         session, rev, S.INTERRUPTED, Actor.USER, reason="Interrupted", message="interrupted by a user"
     )
     _advance(session, d)
-    listeners_crud.bump_version(session, listener_id=d.listener_id)
+    listeners_crud.bump_version(session, listener_id=d.listener_id, deployment_id=d.id)
     return rev
 
 
@@ -296,7 +297,7 @@ def report_status(
                 )
         d.active_revision_id = rev.id
     _advance(session, d)
-    listeners_crud.bump_version(session, listener_id=d.listener_id)
+    listeners_crud.bump_version(session, listener_id=d.listener_id, deployment_id=d.id)
     return rev
 
 
@@ -330,33 +331,56 @@ def expire_overdue(session: Session, *, timeout_seconds: float, now: datetime | 
             "cluster reported",
         )
         _advance(session, d)
-        listeners_crud.bump_version(session, listener_id=d.listener_id)
+        listeners_crud.bump_version(session, listener_id=d.listener_id, deployment_id=d.id)
         session.commit()
         done += 1
     return done
 
 
-def desired_state(session: Session, *, listener: Listener, box: SecretBox) -> DesiredState:
+def desired_state(
+    session: Session, *, listener: Listener, box: SecretBox, since: int | None = None
+) -> DesiredState:
     """Per deployment of the listener: the revision to run (in flight, else the active one, else the
-    last one that reached the cluster), its secrets, or a tombstone."""
-    deployments = session.exec(
-        select(Deployment).where(Deployment.listener_id == listener.id).order_by(col(Deployment.created_at))
-    ).all()
+    last one that reached the cluster), its secrets, or a tombstone. With ``since`` (a version the
+    listener has) a delta: only the deployments stamped with a later version, and the ones forgotten
+    since; a full answer instead when deltas cannot start from ``since`` (too old, or newer than now).
+    Only the columns the answer needs are read (not the settings, conditions or revision configs)."""
+    delta = since is not None and listener.delta_since <= since <= listener.state_version
+    query = sa.select(
+        col(Deployment.id),
+        col(Deployment.name),
+        col(Deployment.namespace),
+        col(Deployment.deleted_at),
+        col(Deployment.active_revision_id),
+    ).where(col(Deployment.listener_id) == listener.id)
+    if delta:
+        query = query.where(col(Deployment.state_version) > since)
+    deployments = session.execute(query.order_by(col(Deployment.created_at))).all()
     ids = [d.id for d in deployments]
-    by_dep: dict[uuid.UUID, Revision] = {}
+    by_dep: dict[uuid.UUID, Any] = {}
+    columns = (
+        col(Revision.id),
+        col(Revision.deployment_id),
+        col(Revision.number),
+        col(Revision.status),
+        col(Revision.spec),
+        col(Revision.secrets_sealed),
+    )
     if ids:
-        for rev in session.exec(
-            select(Revision).where(col(Revision.deployment_id).in_(ids), col(Revision.status).in_(IN_FLIGHT))
+        for rev in session.execute(
+            sa.select(*columns).where(
+                col(Revision.deployment_id).in_(ids), col(Revision.status).in_(IN_FLIGHT)
+            )
         ).all():
             by_dep[rev.deployment_id] = rev
         active = [d.active_revision_id for d in deployments if d.id not in by_dep and d.active_revision_id]
         if active:
-            for rev in session.exec(select(Revision).where(col(Revision.id).in_(active))).all():
+            for rev in session.execute(sa.select(*columns).where(col(Revision.id).in_(active))).all():
                 by_dep[rev.deployment_id] = rev
         rest = [d.id for d in deployments if d.id not in by_dep and d.deleted_at is None]
         if rest:
-            for rev in session.exec(
-                select(Revision)
+            for rev in session.execute(
+                sa.select(*columns)
                 .where(col(Revision.deployment_id).in_(rest), col(Revision.deploy_started_at).is_not(None))
                 .order_by(col(Revision.deployment_id), col(Revision.number).desc())
                 .distinct(col(Revision.deployment_id))
@@ -386,9 +410,22 @@ def desired_state(session: Session, *, listener: Listener, box: SecretBox) -> De
                 ),
             )
         )
+    forgotten: list[uuid.UUID] = []
+    if delta:
+        forgotten = list(
+            session.exec(
+                select(ForgottenDeployment.deployment_id).where(
+                    ForgottenDeployment.listener_id == listener.id,
+                    col(ForgottenDeployment.state_version) > since,
+                )
+            ).all()
+        )
     return DesiredState(
         version=listener.state_version,
         listener_id=listener.id,
         namespaces=listener.namespaces,
         deployments=out,
+        complete=not delta,
+        since=since if delta else None,
+        forgotten=forgotten,
     )

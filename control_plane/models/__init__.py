@@ -31,6 +31,7 @@ from .deployments import (
 )
 from .events import DeploymentEvent, EventKind, EventPublic, EventsPublic
 from .listeners import (
+    ForgottenDeployment,
     Listener,
     ListenerCreate,
     ListenerCreated,
@@ -79,6 +80,7 @@ __all__ = [
     "EventKind",
     "EventPublic",
     "EventsPublic",
+    "ForgottenDeployment",
     "IdempotencyRecord",
     "Image",
     "Ingress",

@@ -212,6 +212,7 @@ class Deployment(DeploymentBase, table=True):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "name"),
         sa.Index("ix_deployment_tenant_id_created_at", "tenant_id", "created_at"),
+        sa.Index("ix_deployment_listener_id_state_version", "listener_id", "state_version"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     tenant_id: uuid.UUID = Field(foreign_key="tenant.id", ondelete="CASCADE")
@@ -231,6 +232,8 @@ class Deployment(DeploymentBase, table=True):
     latest_revision_id: uuid.UUID | None = None
     active_revision_id: uuid.UUID | None = None
     revision_count: int = 0
+    state_version: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    """The listener's desired-state version at which this deployment's entry last changed."""
     status: str = Field(default=DeploymentStatus.PENDING, max_length=16, index=True)
     endpoint: str | None = Field(default=None, max_length=2048)
     replicas: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONB, nullable=False))
@@ -352,3 +355,8 @@ class DeploymentsPublic(BaseModel):
     count: int = Field(description="Total matching the filters (before limit/offset).")
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page (keyset paging: as fast on page 100 as on page 1, "
+        "and stable while deployments are created); null on the last page.",
+    )

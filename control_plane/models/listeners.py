@@ -30,11 +30,27 @@ class Listener(ListenerBase, table=True):
     token_prefix: str = Field(max_length=32)
     token_hash: str = Field(max_length=64, unique=True)
     state_version: int = Field(default=1, sa_type=sa.BigInteger)
+    delta_since: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    """The oldest version a desired-state delta can start from (older: a full answer)."""
     last_heartbeat_at: datetime | None = timestamp(default=None)
     reported_version: int | None = Field(default=None, sa_type=sa.BigInteger)
     info: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONB, nullable=False))
     created_at: datetime = timestamp(default_factory=utcnow)
     updated_at: datetime = timestamp(default_factory=utcnow)
+
+
+class ForgottenDeployment(SQLModel, table=True):
+    """A deployment whose deletion the listener acknowledged (its row is gone): desired-state deltas
+    name it so the listener drops it from its copy. Pruned with the events (``delta_since`` moves)."""
+
+    __tablename__ = "forgotten_deployment"
+    __table_args__ = (
+        sa.Index("ix_forgotten_deployment_listener_id_state_version", "listener_id", "state_version"),
+    )
+    listener_id: uuid.UUID = Field(foreign_key="listener.id", primary_key=True, ondelete="CASCADE")
+    deployment_id: uuid.UUID = Field(primary_key=True)
+    state_version: int = Field(sa_type=sa.BigInteger)
+    forgotten_at: datetime = timestamp(default_factory=utcnow)
 
 
 class ListenerCreate(ListenerBase):

@@ -5,17 +5,29 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session
 
 from control_plane.crud import deployments as crud
+from control_plane.crud.deployments import decode_cursor, encode_cursor
 from control_plane.crud.deployments import get_deployment as get
 from control_plane.crud.events import list_events as events
 from control_plane.models import Deployment, DeploymentCreate, DeploymentUpdate, Revision
 
 from . import Caller
 
-__all__ = ["Filters", "create", "delete", "events", "find", "get", "update"]
+__all__ = [
+    "Filters",
+    "create",
+    "decode_cursor",
+    "delete",
+    "encode_cursor",
+    "events",
+    "find",
+    "get",
+    "update",
+]
 
 
 @dataclass(frozen=True)
@@ -73,9 +85,15 @@ def delete(caller: Caller, deployment_id: uuid.UUID) -> Deployment:
 
 
 def find(
-    session: Session, *, tenant_id: uuid.UUID, filters: Filters, limit: int, offset: int
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    filters: Filters,
+    limit: int,
+    offset: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
 ) -> tuple[list[Deployment], int]:
-    """Newest first, with the total count before limit/offset."""
+    """Newest first, with the total count before limit/offset (``after``: a keyset position)."""
     return crud.list_deployments(
         session,
         tenant_id=tenant_id,
@@ -86,4 +104,5 @@ def find(
         listener_id=filters.listener_id,
         limit=limit,
         offset=offset,
+        after=after,
     )

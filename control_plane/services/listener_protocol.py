@@ -32,12 +32,17 @@ def state_version(session: Session, listener_id: uuid.UUID) -> int:
     return listener.state_version if listener is not None else -1
 
 
-def desired_state(session: Session, *, listener_id: uuid.UUID, box: SecretBox) -> DesiredState:
-    """Everything this listener must run, secret values decrypted for it alone."""
+def desired_state(
+    session: Session, *, listener_id: uuid.UUID, box: SecretBox, since: int | None = None
+) -> DesiredState:
+    """Everything this listener must run, secret values decrypted for it alone; with ``since``, what
+    changed after that version (a delta) when one can be answered. Read in one snapshot (REPEATABLE
+    READ), so the version and the entries agree."""
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     listener = session.get(Listener, listener_id)
     if listener is None:
         raise NotFound("listener")
-    return revisions_crud.desired_state(session, listener=listener, box=box)
+    return revisions_crud.desired_state(session, listener=listener, box=box, since=since)
 
 
 def report_status(

@@ -1,5 +1,6 @@
 """Housekeeping the reaper thread runs (``core/reaper.py``): fail revisions past the deploy deadline,
-drop expired Idempotency-Keys, events past their retention and log requests whose waiter is gone.
+drop expired Idempotency-Keys, events past their retention, log requests whose waiter is gone and
+acknowledged-deletion records as old as the events.
 Each step is a conditional statement, safe with several server processes."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from control_plane.core.config import Settings
+from control_plane.crud import listeners as listeners_crud
 from control_plane.crud import logs as logs_crud
 from control_plane.crud import revisions as revisions_crud
 from control_plane.models import DeploymentEvent, IdempotencyRecord, utcnow
@@ -32,5 +34,6 @@ def reap_once(engine: Engine, settings: Settings) -> int:
             sa.delete(events).where(events.c.created_at < now - timedelta(days=settings.event_retention_days))
         )
         logs_crud.delete_expired(session, now=now)
+        listeners_crud.prune_forgotten(session, before=now - timedelta(days=settings.event_retention_days))
         session.commit()
     return n

@@ -1,4 +1,7 @@
-"""/v1/deployments: create, list, get, update, delete; their revisions, events and logs."""
+"""/v1/deployments: create, list, get, update, delete; their revisions, events and logs.
+
+The busiest routes are ``async`` and run their whole operation in one worker-thread call: a sync route
+costs FastAPI a second thread hop to validate its answer."""
 
 from __future__ import annotations
 
@@ -18,7 +21,16 @@ from control_plane.api.common import (
     deployment_public,
     revision_public,
 )
-from control_plane.api.deps import BoxDep, CurrentPrincipal, Limit, LogsDep, Offset, SessionDep, caller
+from control_plane.api.deps import (
+    BoxDep,
+    CurrentPrincipal,
+    Limit,
+    LogsDep,
+    Offset,
+    SessionDep,
+    caller,
+    in_thread,
+)
 from control_plane.models import (
     DeploymentCreate,
     DeploymentPublic,
@@ -45,16 +57,20 @@ router = APIRouter(prefix="/deployments", tags=["deployments"], responses=AUTH_E
 @router.post(
     "", status_code=201, response_model=DeploymentPublic, responses={**NOT_FOUND, **CONFLICT, **WRITE_ERRORS}
 )
-def create_deployment(
+async def create_deployment(
     request: Request, session: SessionDep, principal: CurrentPrincipal, box: BoxDep, body: DeploymentCreate
 ) -> DeploymentPublic:
     """Create a deployment and its first revision (QUEUED, then AWAITING_DEPLOY for the listener)."""
-    d, _ = deployments.create(caller(request, session, principal, box), body)
-    return deployment_public(d)
+
+    def work() -> DeploymentPublic:
+        d, _ = deployments.create(caller(request, session, principal, box), body)
+        return deployment_public(d)
+
+    return await in_thread(session, work)
 
 
 @router.get("", response_model=DeploymentsPublic)
-def list_deployments(
+async def list_deployments(
     session: SessionDep,
     principal: CurrentPrincipal,
     limit: Limit = 100,
@@ -63,29 +79,63 @@ def list_deployments(
     status: DeploymentStatus | None = None,
     type: DeploymentType | None = None,
     listener_id: uuid.UUID | None = None,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, description="`next_cursor` of the previous page (instead of `offset`)."),
+    ] = None,
 ) -> DeploymentsPublic:
+    """Newest first. Page with `next_cursor` (keyset) or with `offset`; `count` is the total either way."""
     filters = deployments.Filters(name_contains=name, status=status, type=type, listener_id=listener_id)
-    rows, count = deployments.find(
-        session, tenant_id=principal.tenant_id, filters=filters, limit=limit, offset=offset
-    )
-    return DeploymentsPublic(
-        data=[deployment_public(d) for d in rows], count=count, limit=limit, offset=offset
-    )
+    after = None
+    if cursor is not None:
+        problem = "cannot be combined with offset" if offset else None
+        try:
+            after = deployments.decode_cursor(cursor)
+        except ValueError as e:
+            problem = str(e)
+        if problem:
+            raise RequestValidationError(
+                [{"loc": ("query", "cursor"), "msg": problem, "type": "value_error"}]
+            )
+
+    def work() -> DeploymentsPublic:
+        rows, count = deployments.find(
+            session,
+            tenant_id=principal.tenant_id,
+            filters=filters,
+            limit=limit + 1,
+            offset=offset,
+            after=after,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return DeploymentsPublic(
+            data=[deployment_public(d) for d in rows],
+            count=count,
+            limit=limit,
+            offset=offset,
+            next_cursor=deployments.encode_cursor(rows[-1].created_at, rows[-1].id) if more else None,
+        )
+
+    return await in_thread(session, work)
 
 
 @router.get("/{deployment_id}", response_model=DeploymentPublic, responses=NOT_FOUND)
-def get_deployment(
+async def get_deployment(
     session: SessionDep, principal: CurrentPrincipal, deployment_id: uuid.UUID
 ) -> DeploymentPublic:
-    return deployment_public(
-        deployments.get(session, tenant_id=principal.tenant_id, deployment_id=deployment_id)
-    )
+    def work() -> DeploymentPublic:
+        return deployment_public(
+            deployments.get(session, tenant_id=principal.tenant_id, deployment_id=deployment_id)
+        )
+
+    return await in_thread(session, work)
 
 
 @router.patch(
     "/{deployment_id}", response_model=DeploymentPublic, responses={**NOT_FOUND, **CONFLICT, **WRITE_ERRORS}
 )
-def update_deployment(
+async def update_deployment(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -94,8 +144,12 @@ def update_deployment(
     body: DeploymentUpdate,
 ) -> DeploymentPublic:
     """Change settings. When what runs changes, a new revision is created (``latest_revision_id``)."""
-    d, _ = deployments.update(caller(request, session, principal, box), deployment_id, body)
-    return deployment_public(d)
+
+    def work() -> DeploymentPublic:
+        d, _ = deployments.update(caller(request, session, principal, box), deployment_id, body)
+        return deployment_public(d)
+
+    return await in_thread(session, work)
 
 
 @router.delete("/{deployment_id}", status_code=202, response_model=DeploymentPublic, responses=NOT_FOUND)
@@ -113,7 +167,7 @@ def delete_deployment(
     responses={**NOT_FOUND, **CONFLICT, **WRITE_ERRORS},
     tags=["revisions"],
 )
-def create_revision(
+async def create_revision(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -121,14 +175,18 @@ def create_revision(
     body: RevisionCreate,
 ) -> RevisionPublic:
     """Deploy the current settings again (optionally with a new image) as a new revision."""
-    rev = revisions.create(caller(request, session, principal), deployment_id, image=body.image)
-    return revision_public(rev)
+
+    def work() -> RevisionPublic:
+        rev = revisions.create(caller(request, session, principal), deployment_id, image=body.image)
+        return revision_public(rev)
+
+    return await in_thread(session, work)
 
 
 @router.get(
     "/{deployment_id}/revisions", response_model=RevisionsPublic, responses=NOT_FOUND, tags=["revisions"]
 )
-def list_revisions(
+async def list_revisions(
     session: SessionDep,
     principal: CurrentPrincipal,
     deployment_id: uuid.UUID,
@@ -136,15 +194,21 @@ def list_revisions(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> RevisionsPublic:
-    rows, count = revisions.find(
-        session,
-        tenant_id=principal.tenant_id,
-        deployment_id=deployment_id,
-        status=status,
-        limit=limit,
-        offset=offset,
-    )
-    return RevisionsPublic(data=[revision_public(r) for r in rows], count=count, limit=limit, offset=offset)
+
+    def work() -> RevisionsPublic:
+        rows, count = revisions.find(
+            session,
+            tenant_id=principal.tenant_id,
+            deployment_id=deployment_id,
+            status=status,
+            limit=limit,
+            offset=offset,
+        )
+        return RevisionsPublic(
+            data=[revision_public(r) for r in rows], count=count, limit=limit, offset=offset
+        )
+
+    return await in_thread(session, work)
 
 
 @router.get("/{deployment_id}/events", response_model=EventsPublic, responses=NOT_FOUND, tags=["events"])

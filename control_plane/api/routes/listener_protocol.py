@@ -60,10 +60,19 @@ async def desired_state(
         int | None, Query(ge=0, description="The version you have: wait for a newer one.")
     ] = None,
     wait: Annotated[float, Query(ge=0, le=300, description="Seconds to wait for a change (long-poll).")] = 0,
+    delta: Annotated[
+        bool,
+        Query(
+            description="With `version`: answer only what changed after it (`complete: false`), or a full "
+            "answer when a delta cannot start from that version."
+        ),
+    ] = False,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     """Everything this listener must run. With ``version`` (or If-None-Match) and ``wait``, the call
-    returns as soon as the state differs from that version (within a second), else 304 after ``wait``."""
+    returns as soon as the state differs from that version (within a second), else 304 after ``wait``.
+    With ``delta=true`` too, the answer holds only the deployments that changed after ``version``, so an
+    unchanged fleet of thousands costs a few hundred bytes per change, not megabytes."""
     known = version if version is not None else _parse_etag(if_none_match)
     listener_id = listener.id
     await run_in_threadpool(session.close)  # hold no connection while waiting
@@ -82,9 +91,11 @@ async def desired_state(
     if current is None:
         return Response(status_code=304, headers={"ETag": _etag(known or 0)})
 
+    since = known if delta else None
+
     def build() -> DesiredState:
         with Session(engine) as s:
-            return protocol.desired_state(s, listener_id=listener_id, box=box)
+            return protocol.desired_state(s, listener_id=listener_id, box=box, since=since)
 
     state = await run_in_threadpool(build)
     body = state.model_dump_json()  # pydantic-core: ~20x jsonable_encoder
@@ -100,12 +111,16 @@ async def desired_state(
     response_model=RevisionStatusPublic,
     responses={**NOT_FOUND, **CONFLICT, **WRITE_ERRORS},
 )
-def report_status(
+async def report_status(
     session: SessionDep, listener: CurrentListener, revision_id: uuid.UUID, body: StatusReport
 ) -> RevisionStatusPublic:
     """A revision transition seen in the cluster. Repeating the current status is a harmless no-op."""
-    rev = protocol.report_status(session, listener, revision_id, body)
-    return RevisionStatusPublic.model_validate(rev, from_attributes=True)
+
+    def work() -> RevisionStatusPublic:
+        rev = protocol.report_status(session, listener, revision_id, body)
+        return RevisionStatusPublic.model_validate(rev, from_attributes=True)
+
+    return await run_in_threadpool(work)
 
 
 @router.post(
@@ -114,11 +129,12 @@ def report_status(
     response_model=ReportAccepted,
     responses={**NOT_FOUND, **WRITE_ERRORS},
 )
-def report(
+async def report(
     session: SessionDep, listener: CurrentListener, deployment_id: uuid.UUID, body: DeploymentReport
 ) -> ReportAccepted:
     """Conditions, Kubernetes events, replica counts and the endpoint of one deployment."""
-    return ReportAccepted(accepted=protocol.report(session, listener, deployment_id, body))
+    accepted = await run_in_threadpool(protocol.report, session, listener, deployment_id, body)
+    return ReportAccepted(accepted=accepted)
 
 
 @router.post("/deployments/{deployment_id}/deleted", status_code=204, responses={**NOT_FOUND, **CONFLICT})
@@ -131,8 +147,8 @@ def acknowledge_deletion(
 
 
 @router.post("/heartbeat", response_model=HeartbeatAck, responses=WRITE_ERRORS)
-def heartbeat(session: SessionDep, listener: CurrentListener, body: Heartbeat) -> HeartbeatAck:
-    return protocol.heartbeat(session, listener, body)
+async def heartbeat(session: SessionDep, listener: CurrentListener, body: Heartbeat) -> HeartbeatAck:
+    return await run_in_threadpool(protocol.heartbeat, session, listener, body)
 
 
 @router.get("/log-requests", response_model=LogRequests)

@@ -75,12 +75,17 @@ class ControlPlaneClient:
             raise Refused(r.status_code, str(detail))
         return r
 
-    def desired_state(self, version: int | None, wait: float) -> dict[str, Any] | None:
+    def desired_state(
+        self, version: int | None, wait: float, *, delta: bool = False
+    ) -> dict[str, Any] | None:
         """The desired state as sent (``desired.parse`` reads it), or None when unchanged since
-        ``version`` after waiting ``wait`` s (304)."""
+        ``version`` after waiting ``wait`` s (304). ``delta``: only what changed after ``version`` (the
+        answer says ``complete: false``; a control plane that cannot answer a delta sends it all)."""
         params: dict[str, Any] = {"wait": wait}
         if version is not None:
             params["version"] = version
+            if delta:
+                params["delta"] = "true"
         r = self._call("GET", "/desired-state", params=params, timeout=wait + 15)
         if r.status_code == 304:
             return None

@@ -51,24 +51,67 @@ Entry = DesiredDeployment | Unreadable
 
 @dataclass(frozen=True)
 class Desired:
+    """A desired state as received: ``complete`` (every deployment) or a delta since ``since`` (the
+    deployments that changed, and ``forgotten``: those whose deletion was acknowledged meanwhile)."""
+
     version: int
     listener_id: str
     deployments: list[Entry]
+    complete: bool = True
+    since: int | None = None
+    forgotten: tuple[str, ...] = ()
+
+
+def entry_id(entry: Entry) -> str:
+    return str(entry.deployment.id if isinstance(entry, Unreadable) else entry.id)
 
 
 def parse(raw: dict[str, Any]) -> Desired:
     """The desired state as sent -> typed entries, one per deployment."""
     try:
         state = DesiredState.model_validate(raw)
-        return Desired(state.version, str(state.listener_id), list(state.deployments))
+        entries: list[Entry] = list(state.deployments)
     except ValidationError:
-        pass  # find the entries that cannot be read, keep the others
-    try:
-        envelope = DesiredState.model_validate({**raw, "deployments": []})
-        entries = [_entry(d) for d in raw.get("deployments") or []]
-    except (ValidationError, TypeError, AttributeError) as e:
-        raise UnreadableState(f"the desired state cannot be read: {e}") from None
-    return Desired(envelope.version, str(envelope.listener_id), entries)
+        # find the entries that cannot be read, keep the others
+        try:
+            state = DesiredState.model_validate({**raw, "deployments": []})
+            entries = [_entry(d) for d in raw.get("deployments") or []]
+        except (ValidationError, TypeError, AttributeError) as e:
+            raise UnreadableState(f"the desired state cannot be read: {e}") from None
+    if not state.complete and state.since is None:
+        raise UnreadableState("the desired state is a delta without the version it starts from")
+    return Desired(
+        state.version,
+        str(state.listener_id),
+        entries,
+        complete=state.complete,
+        since=state.since,
+        forgotten=tuple(str(i) for i in state.forgotten),
+    )
+
+
+class DeltaMismatch(ValueError):
+    """A delta that does not fit the copy the listener holds: ask for a full answer."""
+
+
+def merge(base: Desired | None, received: Desired) -> Desired:
+    """The complete desired state after ``received``: itself when complete; else ``base`` (a complete
+    state at a version no older than the delta's base) with the delta's entries put in place and the
+    forgotten deployments left out. Entries missing from a delta stay as they were: a delta never
+    removes anything but what it names as forgotten (their objects are already gone)."""
+    if received.complete:
+        return received
+    if base is None or not base.complete or received.since is None or base.version < received.since:
+        raise DeltaMismatch(
+            f"a delta since version {received.since} does not fit the copy at version "
+            f"{None if base is None else base.version}"
+        )
+    entries = {entry_id(e): e for e in base.deployments}
+    for gone in received.forgotten:
+        entries.pop(gone, None)
+    for e in received.deployments:
+        entries[entry_id(e)] = e
+    return Desired(received.version, received.listener_id, list(entries.values()))
 
 
 def _entry(raw: dict[str, Any]) -> Entry:

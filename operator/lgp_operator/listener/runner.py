@@ -5,7 +5,9 @@ slow or large log never delays the sync), and /healthz + /metrics.
 Control plane unreachable: nothing in the cluster changes (no desired state means no action, never
 deletion); retries back off exponentially with jitter up to ``backoff_max_seconds``; sync resumes
 from the last version it applied. A restart applies the full state again, which writes nothing when
-the cluster already matches.
+the cluster already matches. Between full answers (at start and every ``resync_seconds``) the sync asks
+for deltas: only the deployments that changed since the version it applied, merged into its copy of the
+full state (``desired.merge``). Only tombstones delete; a delta never removes anything by omission.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from lgp_operator.k8s.kube import Kube, KubeError
 
 from .apply import Applier
 from .client import ControlPlaneClient, Refused, Unavailable
-from .desired import FIELD_MANAGER, Desired, UnreadableState, parse
+from .desired import FIELD_MANAGER, DeltaMismatch, Desired, UnreadableState, merge, parse
 from .logs import ApiServerLogs, LogReader, LogSource, LogWorker
 from .metrics import ListenerMetrics
 from .observe import Observer
@@ -148,18 +150,38 @@ class ListenerRunner:
         last_full = 0.0
         while not self._stop.is_set():
             try:
-                full = time.monotonic() - last_full >= self.settings.resync_seconds
+                full = (
+                    time.monotonic() - last_full >= self.settings.resync_seconds or self._last_state is None
+                )
                 retry = bool(self._dirty or self.state.pending_deletions or self.state.needs_apply)
                 wait = 2.0 if retry else self.settings.poll_wait_seconds
-                raw = self.cp.desired_state(None if full else self.state.version, wait)
-                state = parse(raw) if raw is not None else None
-                if state is None and retry and self._last_state:
+                # between full answers, ask for deltas: what changed since the version last applied
+                raw = self.cp.desired_state(None if full else self.state.version, wait, delta=not full)
+                received = parse(raw) if raw is not None else None
+                state: Desired | None = None
+                if received is not None:
+                    try:
+                        state = merge(self._last_state, received)
+                    except DeltaMismatch as e:
+                        log.warning("%s: asking for the full desired state", e)
+                        last_full = 0.0
+                        continue
+                elif retry and self._last_state:
                     state = self._last_state
                 if state is not None:
                     self._last_state = state
                     self._dirty = True
                     self.state.needs_apply = False
-                    self.applier.apply_state(state, verify=full)
+                    # a delta applies only the deployments it names; a full answer, or any round while
+                    # something is left to redo (a failed apply, a deletion not done, a missing object),
+                    # applies all of them (unchanged ones are skipped by their digest, without a call)
+                    todo = state
+                    if received is not None and not received.complete:
+                        for gone in received.forgotten:
+                            self.state.forget(gone)  # its deletion was acknowledged: bookkeeping only
+                        if not retry:
+                            todo = received
+                    self.applier.apply_state(todo, verify=full)
                     self._dirty = False
                     if full:
                         last_full = time.monotonic()

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 from lgp_operator.k8s.apply import is_subset
-from lgp_operator.listener.desired import Unreadable, UnreadableState, desired_objects, parse
+from lgp_operator.listener.desired import (
+    DeltaMismatch,
+    Unreadable,
+    UnreadableState,
+    desired_objects,
+    entry_id,
+    merge,
+    parse,
+)
 from lgp_operator.listener.observe import observed, revision_outcome
 
 from lgp_contract.names import LABEL_DEPLOYMENT_ID
@@ -185,3 +193,58 @@ def test_the_report_carries_the_status_in_the_protocols_names() -> None:
 )
 def test_is_subset(want: dict[str, Any], have: dict[str, Any], expected: bool) -> None:
     assert is_subset(want, have) is expected
+
+
+def _dep(dep_id: str, name: str, image: str = "registry.example/agent:1.0") -> dict[str, Any]:
+    return _deployment(_spec(image=image), id=dep_id, name=name)
+
+
+D1, D2, D3 = (f"6f1c2a9e-0000-4000-8000-0000000000e{i}" for i in range(1, 4))
+
+
+def test_a_delta_replaces_what_it_names_and_leaves_the_rest() -> None:
+    base = parse({**_state(_dep(D1, "a"), _dep(D2, "b"), _dep(D3, "c")), "version": 4})
+    delta = parse(
+        {
+            **_state(_dep(D2, "b", image="registry.example/agent:2.0")),
+            "version": 7,
+            "complete": False,
+            "since": 4,
+            "forgotten": [D3],
+        }
+    )
+    assert not delta.complete and delta.since == 4 and delta.forgotten == (D3,)
+    merged = merge(base, delta)
+    assert merged.complete and merged.version == 7
+    images = {
+        entry_id(e): e.revision.spec.image
+        for e in merged.deployments
+        if not isinstance(e, Unreadable) and e.revision is not None
+    }
+    # D1 is kept although the delta does not list it; D3 goes only because it is named as forgotten
+    assert images == {D1: "registry.example/agent:1.0", D2: "registry.example/agent:2.0"}
+
+
+def test_an_empty_delta_removes_nothing() -> None:
+    base = parse(_state(_dep(D1, "a"), _dep(D2, "b")))
+    merged = merge(base, parse({**_state(), "version": 5, "complete": False, "since": 4}))
+    assert [entry_id(e) for e in merged.deployments] == [D1, D2] and merged.version == 5
+
+
+def test_a_full_answer_replaces_the_copy() -> None:
+    base = parse(_state(_dep(D1, "a"), _dep(D2, "b")))
+    full = parse({**_state(_dep(D2, "b")), "version": 9})
+    assert merge(base, full) is full
+
+
+@pytest.mark.parametrize("base_version", [None, 3])
+def test_a_delta_that_does_not_fit_the_copy_is_refused(base_version: int | None) -> None:
+    base = None if base_version is None else parse({**_state(_dep(D1, "a")), "version": base_version})
+    delta = parse({**_state(_dep(D1, "a")), "version": 6, "complete": False, "since": 4})
+    with pytest.raises(DeltaMismatch):
+        merge(base, delta)
+
+
+def test_a_delta_without_its_base_version_cannot_be_read() -> None:
+    with pytest.raises(UnreadableState):
+        parse({**_state(), "complete": False})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from kubernetes import config
 from lgp_operator.k8s.kube import Kube
 from lgp_operator.reconcile import Reconciler
 from lgp_operator.settings import OperatorSettings
@@ -236,7 +237,7 @@ def test_toggles_prune(operator, kube, namespace, kubelet):
     wait_ready(kube, "tog", namespace)
 
 
-def test_resync_with_nothing_to_change_makes_zero_writes(operator, kube, k8s, namespace, kubelet):
+def test_resync_with_nothing_to_change_makes_zero_writes(operator, kube, kubeconfig, namespace, kubelet):
     apply_spec(
         kube,
         "noop",
@@ -249,7 +250,10 @@ def test_resync_with_nothing_to_change_makes_zero_writes(operator, kube, k8s, na
         },
     )
     wait_ready(kube, "noop", namespace)
-    # A reconcile of our own, in this process, counting every request its client makes.
+    # A reconcile of our own, in this process, counting every request its client makes. Its client is
+    # its own: the simulated kubelet shares the session's ApiClient and writes (node heartbeats, pod
+    # status) and reads on it from its threads, which a spy on that client would count as ours.
+    k8s = config.new_client_from_config(str(kubeconfig))
     counting = Kube(k8s)
     methods: list[str] = []
     original = k8s.rest_client.request
@@ -274,6 +278,7 @@ def test_resync_with_nothing_to_change_makes_zero_writes(operator, kube, k8s, na
         outcome = reconciler.reconcile(body)
     finally:
         k8s.rest_client.request = original
+        k8s.close()
     assert outcome.ready and outcome.changed == []
     writes = [m for m in methods if m != "GET"]
     assert writes == [], f"a no-op reconcile wrote: {writes}"

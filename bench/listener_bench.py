@@ -1,5 +1,13 @@
 """Benchmark: time from creating a revision to (a) its LangGraphPlatform applied in the cluster and
-(b) DEPLOYED reported in the control plane, p50 and p99, for 1 and 100 deployments.
+(b) DEPLOYED reported in the control plane, p50 and p99, for 1 and 100 deployments, with the path
+broken down by stage (each measured from the revision's created_at, so a regression shows by stage):
+
+  applied            the LangGraphPlatform's spec carries the revision (the listener applied it)
+  children created   the server Deployments' pod templates carry it (the operator applied them)
+  pods ready         every server Deployment reports all replicas updated and available
+  status written     the LangGraphPlatform's status says Ready with liveRevision = the revision
+  observed           the listener read that status (its log line "revision ... observed")
+  reported           DEPLOYED recorded by the control plane (the revision's finished_at)
 
 Everything is real and local: Postgres, the control plane (process), the kube-apiserver, the operator
 (process), the listener (process, default settings) and the SIMULATED kubelet (no container runtime).
@@ -9,7 +17,9 @@ Prints figures; asserts nothing. Run: .venv/bin/python bench/listener_bench.py [
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -17,7 +27,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from kubernetes import client, config, watch
@@ -37,43 +49,112 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-class AppliedWatcher:
-    """Records when each revision id first appears in a LangGraphPlatform spec (a watch, not a poll)."""
+REVISION_ANNOTATION = "lgp.dev/revision"
+STAGES = ("applied", "children created", "pods ready", "status written", "observed", "reported")
+OBSERVED = re.compile(r"^(\S+ \S+) INFO lgp\.listener revision (\S+) DEPLOYED observed")
+
+
+class PathWatcher:
+    """Records, by revision id, when each stage of the path was first seen (watches, not polls): the
+    LangGraphPlatform's spec and status, and its server Deployments' templates and status."""
 
     def __init__(self, api: client.ApiClient, namespace: str) -> None:
         self.co = client.CustomObjectsApi(api)
+        self.apps = client.AppsV1Api(api)
         self.ns = namespace
-        self.seen: dict[str, float] = {}
+        self.seen: dict[str, dict[str, float]] = {s: {} for s in STAGES}
+        self.lock = threading.Lock()
+        # Deployment name -> (revision of its template, replicas ready for it?)
+        self._server: dict[str, tuple[str | None, bool]] = {}
+        self._owner_rev: dict[str, str] = {}  # LangGraphPlatform name -> revision in its spec
         self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
+        self._threads = [
+            threading.Thread(target=self._run, args=(fn,), daemon=True) for fn in (self._crs, self._deps)
+        ]
+        for t in self._threads:
+            t.start()
 
-    def _run(self) -> None:
+    def _mark(self, stage: str, rev: str | None) -> None:
+        if rev:
+            with self.lock:
+                self.seen[stage].setdefault(rev, time.time())
+
+    def _run(self, fn: Any) -> None:
         while not self._stop.is_set():
-            w = watch.Watch()
             try:
-                for ev in w.stream(
-                    self.co.list_namespaced_custom_object,
-                    "lgp.dev",
-                    "v1alpha1",
-                    self.ns,
-                    "langgraphplatforms",
-                    timeout_seconds=5,
-                ):
-                    rev = ((ev["object"].get("spec") or {}).get("revision") or {}).get("id")
-                    if rev and rev not in self.seen:
-                        self.seen[rev] = time.time()
+                fn()
             except Exception:  # noqa: S112 - rewatch
                 continue
+
+    def _crs(self) -> None:
+        w = watch.Watch()
+        for ev in w.stream(
+            self.co.list_namespaced_custom_object,
+            "lgp.dev",
+            "v1alpha1",
+            self.ns,
+            "langgraphplatforms",
+            timeout_seconds=5,
+        ):
+            obj = ev["object"]
+            rev = ((obj.get("spec") or {}).get("revision") or {}).get("id")
+            self._mark("applied", rev)
+            st = obj.get("status") or {}
+            ready = any(
+                c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or []
+            )
+            live = (st.get("liveRevision") or {}).get("id")
+            if ready and live == rev:
+                self._mark("status written", rev)
+
+    def _deps(self) -> None:
+        w = watch.Watch()
+        for ev in w.stream(self.apps.list_namespaced_deployment, self.ns, timeout_seconds=5):
+            d = ev["object"]
+            name = d.metadata.name
+            if not name.endswith(("-api-server", "-queue")):
+                continue
+            owner = name.rsplit("-", 2 if name.endswith("-api-server") else 1)[0]
+            rev = (d.spec.template.metadata.annotations or {}).get(REVISION_ANNOTATION)
+            st, want = d.status, d.spec.replicas or 0
+            ready = bool(
+                (st.observed_generation or 0) >= (d.metadata.generation or 0)
+                and (st.updated_replicas or 0) == want
+                and (st.available_replicas or 0) >= want
+                and (st.replicas or 0) == want
+            )
+            with self.lock:
+                self._server[name] = (rev, ready)
+                siblings = [v for k, v in self._server.items() if k.startswith(owner + "-")]
+            self._mark("children created", rev if all(r == rev for r, _ in siblings) else None)
+            if all(r == rev and ok for r, ok in siblings):
+                self._mark("pods ready", rev)
 
     def stop(self) -> None:
         self._stop.set()
 
 
+def observed_times(log_text: str) -> dict[str, float]:
+    """When the listener logged that it observed each revision DEPLOYED (its log's local time)."""
+    out: dict[str, float] = {}
+    for line in log_text.splitlines():
+        m = OBSERVED.match(line)
+        if m:
+            stamp = dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
+            out.setdefault(m.group(2), stamp.timestamp())
+    return out
+
+
 def run_size(
-    n: int, cp: ControlPlane, listener_id: str, namespace: str, api: client.ApiClient, db_dsn: str
+    n: int,
+    cp: ControlPlane,
+    listener_id: str,
+    namespace: str,
+    api: client.ApiClient,
+    db_dsn: str,
+    listener_log: Callable[[], str],
 ) -> None:
-    watcher = AppliedWatcher(api, namespace)
+    watcher = PathWatcher(api, namespace)
     deps = []
     for _ in range(n):
         deps.append(
@@ -116,18 +197,26 @@ def run_size(
         ).fetchall()
     watcher.stop()
     created = {r[0]: float(r[1]) for r in rows}
-    deployed = {r[0]: float(r[2]) for r in rows}
-    applied = [watcher.seen[i] - created[i] for i in ids if i in watcher.seen]
-    to_deployed = [deployed[i] - created[i] for i in ids]
+    with watcher.lock:
+        seen = {stage: dict(times) for stage, times in watcher.seen.items()}
+    seen["observed"] = observed_times(listener_log())
+    seen["reported"] = {r[0]: float(r[2]) for r in rows}
     print(f"{n:>4} deployments: the {n} revisions were created over {loop_s:.2f}s (sequential POSTs)")
-    print(
-        f"{n:>4} deployments: revision -> LangGraphPlatform applied   p50 {pct(applied, 50):6.2f}s  "
-        f"p99 {pct(applied, 99):6.2f}s  (n={len(applied)})"
-    )
-    print(
-        f"{n:>4} deployments: revision -> DEPLOYED reported        p50 {pct(to_deployed, 50):6.2f}s  "
-        f"p99 {pct(to_deployed, 99):6.2f}s  mean {statistics.mean(to_deployed):.2f}s"
-    )
+    print(f"{n:>4} deployments: revision -> stage, seconds from the revision's created_at:")
+    previous: dict[str, float] = created
+    for stage in STAGES:
+        times = {i: seen[stage][i] for i in ids if i in seen[stage]}
+        if not times:
+            print(f"       {stage:<17} (not seen)")
+            continue
+        at = [t - created[i] for i, t in times.items()]
+        step = [t - previous[i] for i, t in times.items() if i in previous]
+        print(
+            f"       {stage:<17} p50 {pct(at, 50):6.2f}s  p99 {pct(at, 99):6.2f}s  mean "
+            f"{statistics.mean(at):6.2f}s  (n={len(at)})   this step p50 {pct(step, 50):6.2f}s  "
+            f"p99 {pct(step, 99):6.2f}s"
+        )
+        previous = times
 
 
 def main() -> None:
@@ -167,7 +256,7 @@ def main() -> None:
                 dict(os.environ),
             ).start()
             procs.append(lp)
-            run_size(n, cp, listener["id"], ns, api, pg.dsn.rsplit("/", 1)[0] + f"/{db}")
+            run_size(n, cp, listener["id"], ns, api, pg.dsn.rsplit("/", 1)[0] + f"/{db}", lp.log)
             lp.stop()
         print("listener settings: defaults (long-poll 30 s, status observed every 2 s, failure grace 10 s)")
     finally:

@@ -8,10 +8,12 @@ counts, the endpoint and new events. The status is read with the contract's mode
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, NamedTuple
 
 from pydantic import ValidationError
@@ -29,6 +31,7 @@ from .tracking import Context, Tracked
 
 log = logging.getLogger("lgp.listener")
 NO_SECRETS = Redactor()
+REPORT_THREADS = 8  # reports to the control plane made at once in one observation round
 
 
 class Outcome(NamedTuple):
@@ -151,6 +154,7 @@ class Observer:
                 continue
             live = {(o["metadata"].get("labels") or {}).get(LABEL_DEPLOYMENT_ID): o for o in items}
             by_owner = events_by_deployment(trs, events)
+            found: list[tuple[Tracked, dict[str, Any]]] = []
             for tr in trs:
                 obj = live.get(tr.deployment_id)
                 if obj is None:
@@ -159,14 +163,40 @@ class Observer:
                             "LangGraphPlatform %s/%s is missing; it will be applied again", ns, tr.name
                         )
                     continue
-                with tr.lock:
-                    try:
-                        self._observe_one(tr, obj, by_owner.get(tr.deployment_id, []))
-                    except ValidationError as e:
-                        self.metrics.errors.labels(kind="observe").inc()
-                        log.warning("cannot read the status of %s/%s: %s", ns, tr.name, e.errors()[0]["msg"])
+                found.append((tr, obj))
+            # Revision outcomes first, for every deployment, then the condition reports: a round over 100
+            # deployments reported each outcome only after the reports of the deployments before it.
+            # Each pass runs on a few threads (the control plane's answers, not our CPU, are the wait).
+            self._each(found, self._settle)
+            self._each(found, functools.partial(self._report_of, by_owner))
 
-    def _observe_one(self, tr: Tracked, obj: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    def _each(
+        self, found: list[tuple[Tracked, dict[str, Any]]], fn: Callable[[Tracked, dict[str, Any]], None]
+    ) -> None:
+        def one(item: tuple[Tracked, dict[str, Any]]) -> None:
+            tr, obj = item
+            with tr.lock:
+                try:
+                    fn(tr, obj)
+                except ValidationError as e:
+                    self.metrics.errors.labels(kind="observe").inc()
+                    log.warning(
+                        "cannot read the status of %s/%s: %s", tr.namespace, tr.name, e.errors()[0]["msg"]
+                    )
+
+        if len(found) <= 1:
+            for item in found:
+                one(item)
+            return
+        with ThreadPoolExecutor(max_workers=REPORT_THREADS, thread_name_prefix="observe") as pool:
+            for _ in pool.map(one, found):
+                pass
+
+    def _report_of(self, by_owner: dict[str, list[dict[str, Any]]], tr: Tracked, obj: dict[str, Any]) -> None:
+        self._report(tr, obj, by_owner.get(tr.deployment_id, []))
+
+    def _settle(self, tr: Tracked, obj: dict[str, Any]) -> None:
+        """Report the revision's outcome once the status shows one (a failure after the grace period)."""
         rev, outcome = spec_revision(obj), revision_outcome(obj)
         if rev and rev == tr.revision_id and tr.revision_status not in SETTLED and outcome is not None:
             if outcome.status == RevisionStatus.DEPLOY_FAILED:
@@ -176,9 +206,13 @@ class Observer:
                     self.reporter.settle(tr, rev, *outcome)
             else:
                 tr.failing_since = None
+                log.info("revision %s %s observed", rev, outcome.status)  # the benchmark's "observed"
                 self.reporter.settle(tr, rev, *outcome)
         elif outcome is None:
             tr.failing_since = None
+
+    def _report(self, tr: Tracked, obj: dict[str, Any], events: list[dict[str, Any]]) -> None:
+        """Report the conditions, replica counts, endpoint and new events, when any changed."""
         report = observed(obj, tr.redact)
         fresh = []
         for ev in events:

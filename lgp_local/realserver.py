@@ -61,6 +61,19 @@ def server_python() -> Path:
     return python
 
 
+def stop_all(procs: list[subprocess.Popen[bytes]], grace: float = 30) -> None:
+    """SIGTERM to every process at once, then wait for each, SIGKILL after ``grace`` seconds (server
+    processes a test started by hand: the api server and its queue worker stop side by side)."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(grace)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+
+
 def secret_value(secrets: Mapping[str, Mapping[str, str]], ref: Mapping[str, Any]) -> str:
     """The value of a ``secretKeyRef`` from Secrets given as ``{name: {key: value}}``."""
     try:

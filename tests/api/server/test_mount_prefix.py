@@ -120,14 +120,7 @@ def server(
         _wait_ok(f"http://127.0.0.1:{worker_port}/ok", procs[1], worker_log)
         yield {"api": f"http://127.0.0.1:{api_port}", "worker": f"http://127.0.0.1:{worker_port}"}
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
+        realserver.stop_all(procs)
 
 
 def test_the_server_serves_under_the_prefix_and_answers_probes_at_the_root(server: dict[str, Any]) -> None:

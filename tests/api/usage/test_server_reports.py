@@ -415,14 +415,7 @@ def server(
         _wait(lambda: _answers(f"http://127.0.0.1:{worker_port}/ok"), 120, "the queue worker")
         yield {"api": f"http://127.0.0.1:{api_port}", "logs": [tmp_path / "api.log", tmp_path / "worker.log"]}
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
+        realserver.stop_all(procs)
 
 
 def _run(api: str, shape: str, graph: str) -> None:

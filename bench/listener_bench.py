@@ -222,10 +222,17 @@ def run_size(
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", type=int, nargs="+", default=[1, 100])
+    p.add_argument(
+        "--controller-qps",
+        type=int,
+        default=20,
+        help="the kube-controller-manager's --kube-api-qps (Kubernetes' default: 20)",
+    )
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lgp-bench-"))
     pg = PostgresServer.start()
-    cluster = Cluster.start()
+    cluster = Cluster.start(controller_qps=args.controller_qps)
+    print(f"kube-controller-manager --kube-api-qps={args.controller_qps}", flush=True)
     procs: list[Process] = []
     cp: ControlPlane | None = None
     kubelet = None

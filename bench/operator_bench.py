@@ -10,14 +10,20 @@ For each size N it measures, per resource:
           Service, Postgres StatefulSet + Service + Secret, Redis Deployment + Service) exists;
   update  from an image change of the CR to both server Deployments carrying the new image;
 and, as the baseline, the same children applied directly with server-side apply (one PATCH per
-object, sequentially from one client): create = 8 applies per resource, update = 2 applies.
+object, sequentially from one client): create = every child (its 8 and the NetworkPolicies), update = 2.
 Child appearance is observed with watches, not polling. Prints p50 / p99 / total in milliseconds.
+
+Then, with every resource of every size in place, it restarts the operator (a full resync: kopf resumes
+each resource) and prints the time until each was reconciled, the operator's apiserver calls by verb
+(its /metrics), the objects whose resourceVersion changed (any writer's write: ours or kopf's), and the
+operator's resident memory before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -144,7 +150,7 @@ def make_namespace(kube: Kube, name: str) -> None:
 
 def bench_operator(
     kube: Kube, api: client.ApiClient, n: int, timeout: float
-) -> tuple[list[float], list[float], float, float]:
+) -> tuple[str, list[float], list[float], float, float]:
     ns = f"bench-op-{n}-{uuid.uuid4().hex[:4]}"
     make_namespace(kube, ns)
     obs = Observer(api, ns).start()
@@ -171,7 +177,7 @@ def bench_operator(
         update.append(max(done.values()) - started[name])
     update_total = max(started[nm] + u for nm, u in zip(names, update, strict=True)) - t1
     obs.stop.set()
-    return create, update, create_total, update_total
+    return ns, create, update, create_total, update_total
 
 
 def bench_raw(kube: Kube, n: int) -> tuple[list[float], list[float], float, float]:
@@ -222,6 +228,133 @@ def row(label: str, values: list[float], total: float) -> str:
     )
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The operator's reconciles and apiserver calls by verb, from its /metrics."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("lgp_operator_reconciles_total{"):
+            out["reconciles"] = out.get("reconciles", 0.0) + float(line.rsplit(" ", 1)[1])
+        elif line.startswith("lgp_operator_api_requests_total{"):
+            verb = line.split('verb="', 1)[1].split('"', 1)[0]
+            out[verb] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+VERSIONED = (
+    (LGP, "LangGraphPlatform"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("v1", "Service"),
+    ("v1", "Secret"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+)
+
+
+def versions(kube: Kube, namespaces: list[str]) -> dict[tuple[str, str, str], str]:
+    out = {}
+    for ns in namespaces:
+        for api_version, kind in VERSIONED:
+            for o in kube.list(api_version, kind, ns):
+                out[(kind, ns, o["metadata"]["name"])] = o["metadata"]["resourceVersion"]
+    return out
+
+
+class Operator:
+    """The operator as a process, with its /metrics on a port of its own."""
+
+    def __init__(self, env: dict[str, str], logdir: Path) -> None:
+        self.port = free_port()
+        self.env = {
+            **env,
+            "LGP_OPERATOR_HEALTH_PORT": str(self.port),
+            "LGP_OPERATOR_HEALTH_HOST": "127.0.0.1",
+        }
+        self.logdir = logdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> Operator:
+        self.starts += 1
+        path = self.logdir / f"operator-{self.starts}.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lgp_operator", "run"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=path.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while "watching" not in path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(f"operator log: {path}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def bench_resync(kube: Kube, op: Operator, namespaces: list[str], total: int, timeout: float) -> None:
+    """Restart the operator: every resource is resumed (reconciled) once with nothing to change."""
+    assert op.proc is not None
+    print(f"\nfull resync of {total} resources (operator restarted):")
+    print(f"  operator memory before the restart      {rss_mb(op.proc.pid):8.1f} MB RSS")
+    op.stop()
+    before = versions(kube, namespaces)
+    t0 = time.monotonic()
+    op.start()
+    assert op.proc is not None
+    deadline = t0 + timeout
+    seen: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        try:
+            seen = scrape(op.port)
+        except OSError:
+            seen = {}
+        if seen.get("reconciles", 0) >= total:
+            break
+        time.sleep(0.1)
+    took = time.monotonic() - t0
+    time.sleep(2)  # late writes (kopf's annotations, status) land before the count
+    after = versions(kube, namespaces)
+    changed = sorted(k for k, v in after.items() if before.get(k) != v)
+    calls = scrape(op.port)
+    verbs = {k: int(v) for k, v in sorted(calls.items()) if k != "reconciles"}
+    print(
+        f"  resync (start to every resource reconciled) {took * 1000:8.0f} ms"
+        f"  ({int(seen.get('reconciles', 0))} reconciles)"
+    )
+    print(
+        f"  operator's apiserver calls                  {verbs}"
+        f" ({sum(verbs.values()) / max(total, 1):.2f} per resource)"
+    )
+    print(f"  objects written (resourceVersion changed)   {len(changed)} {changed[:5]}")
+    print(f"  operator memory after the resync            {rss_mb(op.proc.pid):8.1f} MB RSS")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="1,10,100", help="comma-separated numbers of resources")
@@ -259,18 +392,9 @@ def main(argv: list[str] | None = None) -> int:
             "LGP_OPERATOR_LEADER_ELECTION_NAME": f"lgp-bench-{uuid.uuid4().hex[:6]}",
             "PYTHONUNBUFFERED": "1",
         }
-        log = (logdir / "operator.log").open("wb")
-        op = subprocess.Popen(
-            [sys.executable, "-m", "lgp_operator", "run"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while "watching" not in (logdir / "operator.log").read_text() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        print(f"operator log: {logdir / 'operator.log'}")
+        op = Operator(env, logdir).start()
+        namespaces: list[str] = []
+        total = 0
         print("time from a LangGraphPlatform change to all children applied (8 children per resource)")
         for n in sizes:
             trials = max(1, 10 // n)
@@ -278,7 +402,9 @@ def main(argv: list[str] | None = None) -> int:
             ou: list[float] = []
             oct_ = out = 0.0
             for _ in range(trials):
-                c, u, ct, ut = bench_operator(kube, api, n, args.timeout)
+                ns, c, u, ct, ut = bench_operator(kube, api, n, args.timeout)
+                namespaces.append(ns)
+                total += n
                 oc += c
                 ou += u
                 oct_ += ct
@@ -294,17 +420,15 @@ def main(argv: list[str] | None = None) -> int:
                 rut += ut
             print(f"\nN = {n} resource(s){f', {trials} rounds' if trials > 1 else ''}:")
             print(row("operator: create", oc, oct_ / trials))
-            print(row("raw SSA: 8 applies", rc, rct / trials))
+            print(row("raw SSA: every child", rc, rct / trials))
             print(row("operator: image change", ou, out / trials))
             print(row("raw SSA: 2 applies", ru, rut / trials))
+            print(f"  operator memory                {rss_mb(op.proc.pid):8.1f} MB RSS" if op.proc else "")
+        bench_resync(kube, op, namespaces, total, args.timeout)
         return 0
     finally:
         if op is not None:
-            op.terminate()
-            try:
-                op.wait(20)
-            except subprocess.TimeoutExpired:
-                op.kill()
+            op.stop()
         if cluster is not None:
             cluster.stop()
 

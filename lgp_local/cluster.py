@@ -137,10 +137,14 @@ class Cluster:
         bind_address: str = "127.0.0.1",
         service_cidr: str = "10.0.0.0/16",  # /24 runs out at ~100 deployments
         identities: dict[str, tuple[str, str | None]] | None = None,
+        controller_qps: int = 20,
     ) -> Cluster:
         """``bind_address``: where the apiserver listens (a local node's kubelet reaches it on the host
         end of the node's veth); ``identities``: more token users, name -> (user, group), e.g. the
-        node's kubelet (``system:node:<node>``, ``system:nodes``); their kubeconfigs are written too."""
+        node's kubelet (``system:node:<node>``, ``system:nodes``); their kubeconfigs are written too;
+        ``controller_qps``: the kube-controller-manager's client rate (--kube-api-qps; burst 1.5 times
+        that), Kubernetes' default 20 unless asked: with a hundred Deployments rolling out at once it, not
+        the operator, decides when their pods exist (bench/listener_bench.py prints both)."""
         bin_dir = bin_dir or ensure_binaries()
         workdir = Path(tempfile.mkdtemp(prefix="lgp-cluster-", dir=base_dir))
         (workdir / "pki").mkdir()
@@ -161,6 +165,7 @@ class Cluster:
                 bind_address,
                 service_cidr,
                 identities or {},
+                controller_qps,
             )
         except BaseException:
             group.stop()
@@ -178,6 +183,7 @@ class Cluster:
         bind_address: str,
         service_cidr: str,
         identities: dict[str, tuple[str, str | None]],
+        controller_qps: int,
     ) -> Cluster:
         pki = workdir / "pki"
         kubernetes_ip = str(next(ipaddress.ip_network(service_cidr).hosts()))
@@ -329,6 +335,8 @@ class Cluster:
                     f"--cluster-signing-cert-file={pki / 'ca.crt'}",
                     f"--cluster-signing-key-file={pki / 'ca.key'}",
                     "--controllers=*",
+                    f"--kube-api-qps={controller_qps}",
+                    f"--kube-api-burst={controller_qps * 3 // 2}",
                     # its default (/usr/libexec/kubernetes/...) is created on the host otherwise
                     f"--flex-volume-plugin-dir={workdir / 'kcm-flexvolume'}",
                     "--v=1",

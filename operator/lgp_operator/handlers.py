@@ -1,11 +1,12 @@
-"""Thin kopf handlers: every trigger (create, update, resume, a child's change, the drift timer) calls the
-one reconcile through a per-resource coordinator. Importing this module registers the handlers."""
+"""Thin kopf handlers: every trigger (create, update, resume, the drift timer) calls the one reconcile
+through a per-resource coordinator; a child's change comes from the operator's own watches of its
+children (``k8s.cache``), which also serve the reconcile's reads. Importing this module registers the
+handlers."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -15,6 +16,7 @@ from lgp_contract.resource import GROUP, PLURAL, VERSION
 from .builders.common import MANAGER
 from .coordinator import Coordinator
 from .health import BEAT_SECONDS, HEALTH
+from .k8s.cache import ChildCache
 from .k8s.kube import Kube, new_api_client
 from .metrics import METRICS
 from .reconcile import Outcome, Reconciler
@@ -22,16 +24,37 @@ from .settings import OperatorSettings
 
 log = logging.getLogger("lgp_operator")
 SETTINGS = OperatorSettings()
-CHILD_LABELS = {"app.kubernetes.io/managed-by": MANAGER}
 HEARTBEAT: list[asyncio.Task[None]] = []  # a reference keeps the task alive
+# How long the start waits for the children's first lists (reads ask the server until then).
+CACHE_SYNC_SECONDS = 60
 
 
 class Runtime:
     def __init__(self, settings: OperatorSettings) -> None:
         self.kube = Kube(new_api_client(settings.kubeconfig))
+        self.kube.on_request = METRICS.api_request
         self.reconciler = Reconciler(self.kube, settings, metrics=METRICS)
         self.coordinator = Coordinator(self._run)
+        self.cache = ChildCache(
+            self.kube,
+            settings.namespaces,
+            selector=f"app.kubernetes.io/managed-by={MANAGER}",
+            on_change=self._child,
+        )
+        self.kube.cache = self.cache
         METRICS.watch_queue(self.coordinator.depth)
+
+    def _child(self, _event: str, obj: dict[str, Any]) -> None:
+        """A child changed: its owner is reconciled soon (bursts join one run), unless the change is
+        our own apply echoed back by the watch."""
+        meta = obj.get("metadata") or {}
+        owner = (meta.get("labels") or {}).get("app.kubernetes.io/instance")
+        namespace, name = meta.get("namespace"), str(meta.get("name"))
+        if not owner or not namespace:
+            return
+        if self.kube.is_own_write(str(obj.get("kind")), namespace, name, meta.get("resourceVersion")):
+            return
+        self.coordinator.run_soon(namespace, owner)
 
     def _run(self, namespace: str, name: str) -> Outcome | None:
         body = self.kube.get(f"{GROUP}/{VERSION}", "LangGraphPlatform", namespace, name)
@@ -67,7 +90,16 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.execution.max_workers = 20
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
-    runtime()
+    rt = runtime()
+    rt.cache.start()
+    if not rt.cache.wait_synced(CACHE_SYNC_SECONDS):
+        log.warning("children's watches not synced after %ds: reads ask the server", CACHE_SYNC_SECONDS)
+
+
+@kopf.on.cleanup()
+def stop_watches(**_: Any) -> None:
+    if RUNTIME is not None:
+        RUNTIME.cache.stop()
 
 
 @kopf.on.startup()
@@ -101,28 +133,6 @@ def resync(namespace: str | None, name: str, **_: Any) -> None:
     """Repairs drift nobody announced (a child edited or deleted by hand)."""
     assert namespace, "LangGraphPlatform is namespaced"
     runtime().coordinator.run(namespace, name, wait=False)
-
-
-def _child(
-    namespace: str | None, labels: dict[str, str], kind: str, name: str, resource_version: str | None
-) -> None:
-    owner = labels.get("app.kubernetes.io/instance")
-    if not owner or not namespace:
-        return
-    if runtime().kube.is_own_write(kind, namespace, name, resource_version):
-        return  # our own apply echoed back by the watch: nothing new to look at
-    runtime().coordinator.run_soon(namespace, owner)
-
-
-@kopf.on.event("apps", "v1", "deployments", labels=CHILD_LABELS)
-@kopf.on.event("apps", "v1", "statefulsets", labels=CHILD_LABELS)
-@kopf.on.event("", "v1", "services", labels=CHILD_LABELS)
-@kopf.on.event("", "v1", "pods", labels=CHILD_LABELS)
-def on_child_event(
-    namespace: str | None, labels: Mapping[str, str], body: kopf.Body, name: str, **_: Any
-) -> None:
-    rv = body.get("metadata", {}).get("resourceVersion")
-    _child(namespace, dict(labels), str(body.get("kind", "")), name, rv)
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)

@@ -8,6 +8,9 @@
   (the series goes when the resource is deleted).
 - ``lgp_operator_children_total{kind,action}``: children created, updated, skipped (unchanged), deleted
   (pruned) or refused (a stranger's object of that name).
+- ``lgp_operator_api_requests_total{verb}``: calls to the kube-apiserver by verb (GET, PATCH,
+  PATCH?dryRun, WATCH, ...), kopf's own watches of LangGraphPlatforms aside: reads a watch-fed cache
+  answered are not calls.
 - ``lgp_operator_queue_depth``: resources waiting for a reconcile (triggers coalesced while one runs,
   delayed runs after child changes).
 """
@@ -56,9 +59,18 @@ class OperatorMetrics:
             ["kind", "action"],
             registry=self.registry,
         )
+        self.api_requests = Counter(
+            "lgp_operator_api_requests_total",
+            "Calls to the kube-apiserver by verb (kopf's watches of LangGraphPlatforms aside).",
+            ["verb"],
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "lgp_operator_queue_depth", "Resources waiting for a reconcile.", registry=self.registry
         )
+
+    def api_request(self, verb: str) -> None:
+        self.api_requests.labels(verb).inc()
 
     def watch_queue(self, depth: Callable[[], int]) -> None:
         self.queue_depth.set_function(lambda: float(depth()))

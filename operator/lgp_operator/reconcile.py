@@ -253,7 +253,7 @@ class Reconciler:
             return set(), False
         if cr.spec.placement.service_account_name == account[1]:
             return {account}, False
-        pods = self.kube.list("v1", "Pod", cr.namespace, instance_selector(cr))
+        pods = self.kube.list("v1", "Pod", cr.namespace, instance_selector(cr), fresh=True)
         used = any((p.get("spec") or {}).get("serviceAccountName") == account[1] for p in pods)
         return ({account}, True) if used else (set(), False)
 

@@ -5,11 +5,13 @@ so a test can prove a no-op reconcile makes none."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 from collections import Counter
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from kubernetes import client, config
@@ -86,6 +88,14 @@ def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     return config.new_client_from_config(config_file=kubeconfig or os.environ.get("KUBECONFIG"))
 
 
+class ReadCache(Protocol):
+    """What Kube asks of a cache of objects (``cache.ChildCache``): None means "ask the server"."""
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None: ...
+    def list(self, kind: str, namespace: str | None, selector: str | None) -> list[dict[str, Any]] | None: ...
+    def put(self, obj: dict[str, Any]) -> None: ...
+
+
 class Kube:
     def __init__(self, api: client.ApiClient, manager: str = MANAGER) -> None:
         self.api = api
@@ -97,6 +107,10 @@ class Kube:
         # version is our own write echoed back, and needs no reconcile.
         self.written: dict[tuple[str, str, str], str] = {}
         self._lock = threading.Lock()
+        # Children read from watches instead of the server (``cache.ChildCache``); None: every read asks.
+        self.cache: ReadCache | None = None
+        self.on_request: Callable[[str], None] | None = None  # the verb of each call, for metrics
+        self._watches: set[Any] = set()  # open watch responses, closed by close_watches()
 
     @property
     def writes(self) -> int:
@@ -118,9 +132,7 @@ class Kube:
         """The decoded JSON answer (``as_text``: the body as text, e.g. a container's log)."""
         q = {k: v for k, v in (query or {}).items() if v is not None}
         dry = q.get("dryRun") == "All"
-        with self._lock:
-            self.calls[method + ("?dryRun" if dry else "")] += 1
-            self.requests[(method, path)] += 1
+        self._count(method + ("?dryRun" if dry else ""), (method, path))
         headers = {"Accept": "*/*" if as_text else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
@@ -145,8 +157,76 @@ class Kube:
             return text
         return json.loads(text) if text else None
 
+    def _count(self, call: str, request: tuple[str, str]) -> None:
+        with self._lock:
+            self.calls[call] += 1
+            self.requests[request] += 1
+        if self.on_request is not None:
+            self.on_request(call)
+
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        selector: str | None,
+        resource_version: str,
+        *,
+        timeout_seconds: int = 240,
+    ) -> Iterator[dict[str, Any]]:
+        """The events of one watch from ``resource_version`` (``{"type": ..., "object": ...}``) until the
+        server ends it after ``timeout_seconds``, or ``close_watches`` is called."""
+        path = resource_path(api_version, kind, namespace)
+        self._count("WATCH", ("WATCH", path))
+        query = {
+            "watch": "true",
+            "labelSelector": selector,
+            "resourceVersion": resource_version or None,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": timeout_seconds,
+        }
+        _, url, headers, _, _ = self.api.param_serialize(
+            method="GET",
+            resource_path=path,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        resp = self.api.rest_client.request(
+            "GET", url, headers=headers, _request_timeout=(10, timeout_seconds + 30)
+        )
+        if not 200 <= resp.status < 300:
+            text = resp.read().decode(errors="replace")
+            raise KubeError(resp.status, str(resp.reason or ""), text, "WATCH", path)
+        raw = resp.response
+        with self._lock:
+            self._watches.add(raw)
+        try:
+            for line in raw:  # one JSON event per line (urllib3 splits the chunked stream into lines)
+                if line.strip():
+                    yield json.loads(line)
+        finally:
+            with self._lock:
+                self._watches.discard(raw)
+            raw.release_conn()
+
+    def close_watches(self) -> None:
+        """End every open watch (their loops see the stream end)."""
+        with self._lock:
+            open_ = list(self._watches)
+        for raw in open_:
+            with contextlib.suppress(Exception):  # already closed
+                raw.shutdown()
+
     # ------------------------------------------------------------ verbs
-    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+    def get(
+        self, api_version: str, kind: str, namespace: str | None, name: str, *, fresh: bool = False
+    ) -> dict[str, Any] | None:
+        """The object (None: not there). From the cache when it holds it, unless ``fresh``."""
+        if self.cache is not None and not fresh:
+            cached = self.cache.get(kind, namespace, name)
+            if cached is not None:
+                return cached
         try:
             return self.request("GET", resource_path(api_version, kind, namespace, name))
         except KubeError as e:
@@ -162,7 +242,14 @@ class Kube:
         selector: str | None = None,
         *,
         timeout: float = 30,
+        fresh: bool = False,
     ) -> list[dict[str, Any]]:
+        """Objects of a kind (by label ``selector``). From the cache when it can answer for all of them,
+        unless ``fresh``: what a deletion is decided on is always listed from the server."""
+        if self.cache is not None and not fresh:
+            cached = self.cache.list(kind, namespace, selector)
+            if cached is not None:
+                return cached
         out = self.request(
             "GET",
             resource_path(api_version, kind, namespace),
@@ -191,6 +278,8 @@ class Kube:
             with self._lock:
                 key = (obj["kind"], meta.get("namespace") or "", meta["name"])
                 self.written[key] = str((out.get("metadata") or {}).get("resourceVersion"))
+            if self.cache is not None:
+                self.cache.put({**out, "apiVersion": obj["apiVersion"], "kind": obj["kind"]})
         return out
 
     def is_own_write(self, kind: str, namespace: str, name: str, resource_version: str | None) -> bool:

@@ -43,7 +43,7 @@ def prune(
     """Delete every listed child not in ``keep``; returns (kind, name) of what was deleted."""
     deleted = []
     for api_version, kind in kinds:
-        for item in kube.list(api_version, kind, namespace, selector):
+        for item in kube.list(api_version, kind, namespace, selector, fresh=True):
             meta = item["metadata"]
             if (kind, meta["name"]) in keep or not owned_by(item, owner_uid) or meta.get("deletionTimestamp"):
                 continue

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from lgp_operator.k8s.cache import ChildCache
 from lgp_operator.k8s.discovery import Discovery
 from lgp_operator.k8s.kube import Kube
 from lgp_operator.reconcile import Reconciler
@@ -45,6 +46,7 @@ def rbac_needs(method: str, path: str) -> list[tuple[str, str, str]]:
         "PUT": ["update"],
         "DELETE": ["delete"],
         "PATCH": ["patch", "create"],  # server-side apply creates what is not there
+        "WATCH": ["watch"],  # the children's cache (k8s.cache): a list, then a watch
     }[method]
     if method == "PATCH" and m["sub"]:
         verbs = ["patch"]
@@ -76,6 +78,8 @@ def served_crds(kube: Kube):
 
 def test_every_call_of_the_operator_is_allowed_by_its_role(k8s, crd, kube, namespace, served_crds):
     recorder = Kube(k8s, manager="lgp-operator")
+    recorder.cache = ChildCache(recorder, [namespace]).start()  # as the operator reads its children
+    assert recorder.cache.wait_synced(30)
     modes: list[dict[str, Any]] = [
         {"routing": "ingress"},
         {"routing": "gateway", "gateway_name": "public", "shared_host": "a.example.com"},
@@ -113,6 +117,8 @@ def test_every_call_of_the_operator_is_allowed_by_its_role(k8s, crd, kube, names
     apply_spec(kube, "rb", namespace, {**spec, "database": {"managed": {"retainOnDelete": True}}})
     reconciler.finalize(get_cr(kube, "rb", namespace))  # retained: claims and Secret labelled
 
+    recorder.cache.stop()
+
     rules = operator_rules()
     needed = {need for (method, path) in recorder.requests for need in rbac_needs(method, path)}
     missing = sorted(f"{v} {g or 'core'}/{r}" for v, g, r in needed if not allows(rules, v, g, r))
@@ -134,6 +140,7 @@ def test_every_call_of_the_operator_is_allowed_by_its_role(k8s, crd, kube, names
         "poddisruptionbudgets",
         "langgraphplatforms/status",
     } <= used, used
+    assert ("watch", "apps", "deployments") in needed and ("watch", "", "pods") in needed
     assert ("delete", "", "persistentvolumeclaims") in needed and (
         "list",
         "",

@@ -7,20 +7,26 @@ a change sees that change.
 What it never does:
 - answer "not there": a child missing from the cache is read from the server (an object of that name
   without our label, a stranger's, is never in the cache, and must be seen to be left alone);
-- decide a deletion: pruning and the checks before it list from the server (``fresh=True``);
+- hold back what a deletion needs: pruning lists a cached kind from it (every child this process
+  made is in it, and every one its watches saw; a delete is conditioned on the listed uid), but whether
+  a pod still uses a ServiceAccount is asked of the server (``fresh=True``);
 - answer before its first list arrived, or while its watch is broken: reads go to the server then.
 
-Objects are stored without ``metadata.managedFields`` (most of their size; nothing here reads them).
+Objects are stored without ``metadata.managedFields`` (nothing here reads them), as compressed JSON
+beside their labels and version: a thousand resources' twelve thousand children take about 15 MB, not
+the 300 MB of as many parsed dicts, and each read gets an object of its own (no copy to share).
 Our own writes go in too (``put``), so the next reconcile does not read back an older version.
 """
 
 from __future__ import annotations
 
-import copy
+import json
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from .kube import Kube, KubeError, resource_path
@@ -59,6 +65,25 @@ def _slim(obj: dict[str, Any], api_version: str, kind: str) -> dict[str, Any]:
     return {**obj, "apiVersion": api_version, "kind": kind, "metadata": meta}
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One cached object: its version and labels (what lists and writes compare) and the object."""
+
+    version: int
+    labels: dict[str, str]
+    blob: bytes  # zlib-compressed JSON
+
+    @classmethod
+    def of(cls, obj: dict[str, Any], api_version: str, kind: str) -> Entry:
+        slim = _slim(obj, api_version, kind)
+        data = json.dumps(slim, separators=(",", ":")).encode()
+        return cls(_rv(slim), dict(slim["metadata"].get("labels") or {}), zlib.compress(data, 1))
+
+    def object(self) -> dict[str, Any]:
+        out: dict[str, Any] = json.loads(zlib.decompress(self.blob))
+        return out
+
+
 def parse_selector(selector: str) -> list[tuple[str, str | None]] | None:
     """``k=v,k2`` as (key, value or None for "exists"); None when it uses anything else (!=, in, ...)."""
     out: list[tuple[str, str | None]] = []
@@ -89,7 +114,7 @@ class Informer:
         self.kube = kube
         self.api_version, self.kind, self.namespace, self.selector = api_version, kind, namespace, selector
         self.on_change = on_change
-        self.store: dict[Key, dict[str, Any]] = {}
+        self.store: dict[Key, Entry] = {}
         self.lock = threading.Lock()
         self.synced = threading.Event()  # set while the store follows the server
         self.relists = 0
@@ -98,17 +123,17 @@ class Informer:
     # ------------------------------------------------------------ reads and writes
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         with self.lock:
-            obj = self.store.get((namespace, name))
-            return copy.deepcopy(obj) if obj is not None else None
+            entry = self.store.get((namespace, name))
+        return entry.object() if entry is not None else None
 
     def list(self, namespace: str | None, terms: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
         with self.lock:
-            return [
-                copy.deepcopy(o)
-                for (ns, _), o in self.store.items()
-                if (namespace is None or ns == namespace)
-                and matches((o.get("metadata") or {}).get("labels") or {}, terms)
+            found = [
+                e
+                for (ns, _), e in self.store.items()
+                if (namespace is None or ns == namespace) and matches(e.labels, terms)
             ]
+        return [e.object() for e in found]
 
     def put(self, obj: dict[str, Any]) -> None:
         """An object the server just returned (our write): kept unless the store has a newer one."""
@@ -116,10 +141,11 @@ class Informer:
         if not matches(meta.get("labels") or {}, parse_selector(self.selector) or []):
             return
         key = (str(meta.get("namespace") or ""), str(meta.get("name")))
+        entry = Entry.of(obj, self.api_version, self.kind)
         with self.lock:
             have = self.store.get(key)
-            if have is None or _rv(obj) > _rv(have):
-                self.store[key] = _slim(obj, self.api_version, self.kind)
+            if have is None or entry.version > have.version:
+                self.store[key] = entry
 
     # ------------------------------------------------------------ list and watch
     def relist(self) -> None:
@@ -130,7 +156,7 @@ class Informer:
         fresh = {}
         for item in out.get("items") or []:
             meta = item.get("metadata") or {}
-            fresh[(str(meta.get("namespace") or ""), str(meta.get("name")))] = _slim(
+            fresh[(str(meta.get("namespace") or ""), str(meta.get("name")))] = Entry.of(
                 item, self.api_version, self.kind
             )
         with self.lock:
@@ -138,12 +164,12 @@ class Informer:
             self._version = str((out.get("metadata") or {}).get("resourceVersion") or "")
             self.relists += 1
         self.synced.set()
-        for key, obj in fresh.items():
-            if key not in old or _rv(old[key]) != _rv(obj):
-                self._announce("MODIFIED" if key in old else "ADDED", obj)
-        for key, obj in old.items():
+        for key, entry in fresh.items():
+            if key not in old or old[key].version != entry.version:
+                self._announce("MODIFIED" if key in old else "ADDED", entry.object())
+        for key, entry in old.items():
             if key not in fresh:
-                self._announce("DELETED", obj)
+                self._announce("DELETED", entry.object())
 
     def _announce(self, kind: str, obj: dict[str, Any]) -> None:
         if self.on_change is None:
@@ -175,13 +201,14 @@ class Informer:
                 continue
             meta = obj.get("metadata") or {}
             key = (str(meta.get("namespace") or ""), str(meta.get("name")))
+            entry = Entry.of(obj, self.api_version, self.kind) if etype != "DELETED" else None
             with self.lock:
-                if etype == "DELETED":
+                if entry is None:
                     self.store.pop(key, None)
                 else:
                     have = self.store.get(key)
-                    if have is None or _rv(obj) >= _rv(have):
-                        self.store[key] = _slim(obj, self.api_version, self.kind)
+                    if have is None or entry.version >= have.version:
+                        self.store[key] = entry
                 self._version = version or self._version
             self._announce(str(etype), _slim(obj, self.api_version, self.kind))
         return True

@@ -40,10 +40,14 @@ def prune(
     keep: set[tuple[str, str]],
     kinds: list[tuple[str, str]],
 ) -> list[tuple[str, str]]:
-    """Delete every listed child not in ``keep``; returns (kind, name) of what was deleted."""
+    """Delete every listed child not in ``keep``; returns (kind, name) of what was deleted.
+
+    The kinds the children's cache holds are listed from it: an object of ours it holds and the spec no
+    longer wants is deleted only if its uid is still the one listed (a precondition of the delete), and
+    the cache holds every child this process made (its writes go in) and every one the watches saw."""
     deleted = []
     for api_version, kind in kinds:
-        for item in kube.list(api_version, kind, namespace, selector, fresh=True):
+        for item in kube.list(api_version, kind, namespace, selector):
             meta = item["metadata"]
             if (kind, meta["name"]) in keep or not owned_by(item, owner_uid) or meta.get("deletionTimestamp"):
                 continue

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from kubernetes import config
-from lgp_operator.k8s.cache import ChildCache, parse_selector
+from lgp_operator.k8s.cache import ChildCache, Entry, parse_selector
 from lgp_operator.k8s.kube import Kube
 from lgp_operator.reconcile import Reconciler
 from lgp_operator.settings import OperatorSettings
@@ -114,7 +114,9 @@ def test_our_writes_go_into_the_cache_and_a_relist_announces_what_was_missed(cac
     with informer.lock:
         informer.store.pop((namespace, "other"))
         stale = informer.store[(namespace, "written")]
-        stale["metadata"]["resourceVersion"] = "1"
+        old = stale.object()
+        old["metadata"]["resourceVersion"] = "1"
+        informer.store[(namespace, "written")] = Entry.of(old, "v1", "Service")
     seen.clear()
     informer.relist()
     assert ("ADDED", "other") in seen and ("MODIFIED", "written") in seen

@@ -1,10 +1,12 @@
 """One reconcile at a time per resource: triggers that arrive while one runs are coalesced into one rerun,
-and child changes that come in bursts are served by one delayed run."""
+and child changes that come in bursts are served by one delayed run, on a bounded number of threads."""
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from .reconcile import Outcome
@@ -15,12 +17,18 @@ log = logging.getLogger(__name__)
 class Coordinator:
     """One reconcile at a time per resource; triggers that arrive meanwhile are coalesced into one rerun."""
 
-    def __init__(self, run: Callable[[str, str], Outcome | None]) -> None:
+    def __init__(self, run: Callable[[str, str], Outcome | None], workers: int = 8) -> None:
         self._run = run
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._dirty: set[tuple[str, str]] = set()
         self._scheduled: set[tuple[str, str]] = set()
+        # Delayed runs: (due, key) in a heap, served by ``workers`` threads started on first use (a
+        # thousand children changing at once are a thousand entries, not a thousand timer threads).
+        self._due: list[tuple[float, tuple[str, str]]] = []
+        self._wake = threading.Condition(self._lock)
+        self._workers = workers
+        self._threads: list[threading.Thread] = []
 
     def _key_lock(self, key: tuple[str, str]) -> threading.Lock:
         with self._lock:
@@ -63,15 +71,24 @@ class Coordinator:
             if key in self._scheduled:
                 return
             self._scheduled.add(key)
+            heapq.heappush(self._due, (time.monotonic() + delay, key))
+            if not self._threads:
+                for i in range(self._workers):
+                    t = threading.Thread(target=self._serve, name=f"reconcile-soon-{i}", daemon=True)
+                    t.start()
+                    self._threads.append(t)
+            self._wake.notify()
 
-        def fire() -> None:
+    def _serve(self) -> None:
+        while True:
             with self._lock:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._wake.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                _, key = heapq.heappop(self._due)
                 self._scheduled.discard(key)
+                if self._due:
+                    self._wake.notify()  # another worker takes the next one
             try:
-                self.run(namespace, name, wait=False)
-            except Exception as e:  # the timer and the next child event retry
-                log.warning("%s/%s: reconcile after a child change failed: %s", namespace, name, e)
-
-        timer = threading.Timer(delay, fire)
-        timer.daemon = True
-        timer.start()
+                self.run(*key, wait=False)
+            except Exception as e:  # the drift timer and the next child event retry
+                log.warning("%s/%s: reconcile after a child change failed: %s", *key, e)

@@ -48,6 +48,7 @@ CACHED_KINDS: tuple[tuple[str, str], ...] = (
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("networking.k8s.io/v1", "Ingress"),
 )
+LIST_PAGE = 250  # objects per page of a list
 WATCH_SECONDS = 240  # the server ends each watch after this long; it is resumed from the last version
 Key = tuple[str, str]  # (namespace, name)
 OnChange = Callable[[str, dict[str, Any]], None]  # (event type, object)
@@ -149,16 +150,21 @@ class Informer:
 
     # ------------------------------------------------------------ list and watch
     def relist(self) -> None:
-        """Replace the store with a fresh list; every difference is announced as a change."""
-        query = {"labelSelector": self.selector}
+        """Replace the store with a fresh list; every difference is announced as a change. Listed in
+        pages of LIST_PAGE, so a thousand resources' children are never one answer parsed at once."""
         path = resource_path(self.api_version, self.kind, self.namespace)
-        out = self.kube.request("GET", path, query=query)
-        fresh = {}
-        for item in out.get("items") or []:
-            meta = item.get("metadata") or {}
-            fresh[(str(meta.get("namespace") or ""), str(meta.get("name")))] = Entry.of(
-                item, self.api_version, self.kind
-            )
+        fresh: dict[Key, Entry] = {}
+        token: str | None = None
+        while True:
+            query = {"labelSelector": self.selector, "limit": LIST_PAGE, "continue": token}
+            out = self.kube.request("GET", path, query=query)
+            for item in out.pop("items", None) or []:
+                meta = item.get("metadata") or {}
+                key = (str(meta.get("namespace") or ""), str(meta.get("name")))
+                fresh[key] = Entry.of(item, self.api_version, self.kind)
+            token = (out.get("metadata") or {}).get("continue") or None
+            if token is None:
+                break
         with self.lock:
             old, self.store = self.store, fresh
             self._version = str((out.get("metadata") or {}).get("resourceVersion") or "")

@@ -80,12 +80,21 @@ def resource_path(
     return path
 
 
+# Connections kept open to the apiserver: kopf's handler threads, the delayed-reconcile workers and the
+# watches all call at once; the client's default (5 per core) made it close and reopen TLS connections.
+POOL_SIZE = 32
+
+
 def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     """In-cluster config in a pod, else the kubeconfig (argument, $KUBECONFIG, ~/.kube/config)."""
+    cfg = client.Configuration()
     if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
-        config.load_incluster_config()
-        return client.ApiClient()
-    return config.new_client_from_config(config_file=kubeconfig or os.environ.get("KUBECONFIG"))
+        config.load_incluster_config(client_configuration=cfg)
+    else:
+        path = kubeconfig or os.environ.get("KUBECONFIG")
+        config.load_kube_config(config_file=path, client_configuration=cfg)
+    cfg.connection_pool_maxsize = POOL_SIZE
+    return client.ApiClient(cfg)
 
 
 class ReadCache(Protocol):

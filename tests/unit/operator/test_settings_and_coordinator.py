@@ -68,3 +68,27 @@ def test_run_soon_coalesces_a_burst_into_one_reconcile():
     assert done.wait(5)
     assert calls == ["a"]
     assert not coord._scheduled  # no second run is pending: the burst was one trigger
+
+
+def test_run_soon_serves_many_resources_on_a_bounded_number_of_threads():
+    ran: list[str] = []
+    threads: set[str] = set()
+    lock = threading.Lock()
+    all_ran = threading.Event()
+
+    def run(ns: str, name: str) -> Outcome:
+        with lock:
+            ran.append(name)
+            threads.add(threading.current_thread().name)
+            if len(ran) == 200:
+                all_ran.set()
+        return Outcome()
+
+    coord = Coordinator(run, workers=4)
+    before = threading.active_count()
+    for i in range(200):
+        coord.run_soon("ns", f"r{i}", delay=0.05 if i % 2 else 0.01)
+    assert threading.active_count() - before <= 4  # not a thread per trigger
+    assert all_ran.wait(10)
+    assert sorted(ran) == sorted(f"r{i}" for i in range(200))  # each once
+    assert len(threads) <= 4 and coord.depth() == 0

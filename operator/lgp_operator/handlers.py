@@ -16,7 +16,7 @@ from lgp_contract.resource import GROUP, PLURAL, VERSION
 from .builders.common import MANAGER
 from .coordinator import Coordinator
 from .health import BEAT_SECONDS, HEALTH
-from .k8s.cache import ChildCache
+from .k8s.cache import CACHED_KINDS, ChildCache
 from .k8s.kube import Kube, new_api_client
 from .metrics import METRICS
 from .reconcile import Outcome, Reconciler
@@ -40,9 +40,25 @@ class Runtime:
             settings.namespaces,
             selector=f"app.kubernetes.io/managed-by={MANAGER}",
             on_change=self._child,
+            kinds=CACHED_KINDS + self._discovered_kinds(),
         )
         self.kube.cache = self.cache
         METRICS.watch_queue(self.coordinator.depth)
+
+    def _discovered_kinds(self) -> tuple[tuple[str, str], ...]:
+        """The PodDisruptionBudget and HorizontalPodAutoscaler at the versions this cluster serves (none
+        when discovery fails now: they are read from the server then)."""
+        try:
+            caps = self.reconciler.discovery.capabilities()
+        except Exception as e:  # the apiserver answers later: nothing is lost, reads ask it
+            log.warning("discovery failed at start (%s): PodDisruptionBudgets and HPAs are not cached", e)
+            return ()
+        out = []
+        if caps.pdb_api:
+            out.append((caps.pdb_api, "PodDisruptionBudget"))
+        if caps.hpa_api:
+            out.append((caps.hpa_api, "HorizontalPodAutoscaler"))
+        return tuple(out)
 
     def _child(self, _event: str, obj: dict[str, Any]) -> None:
         """A child changed: its owner is reconciled soon (bursts join one run), unless the change is

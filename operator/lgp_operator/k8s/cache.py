@@ -35,10 +35,10 @@ from .ownership import MANAGED_BY
 log = logging.getLogger(__name__)
 
 # The children the operator lists and watches (operator/rbac/operator-rbac.yaml): the kinds every
-# resource has, at API versions every supported cluster serves. Secrets are read by name only (the
-# role has no list or watch on them, on purpose); the kinds whose version discovery picks or whose CRD
-# may be absent (PodDisruptionBudget, HorizontalPodAutoscaler, ScaledObject, HTTPRoute,
-# VirtualService) are read from the server.
+# resource has, at API versions every supported cluster serves; the operator adds the
+# PodDisruptionBudget and HorizontalPodAutoscaler at the versions discovery finds when it starts.
+# Secrets are read by name only (the role has no list or watch on them, on purpose); kinds of CRDs that
+# may come and go (ScaledObject, HTTPRoute, VirtualService) are read from the server.
 CACHED_KINDS: tuple[tuple[str, str], ...] = (
     ("apps/v1", "Deployment"),
     ("apps/v1", "StatefulSet"),
@@ -283,29 +283,35 @@ class ChildCache:
         for t in self._threads:
             t.join(timeout=5)
 
-    def _informer(self, kind: str, namespace: str | None) -> Informer | None:
+    def _informer(self, api_version: str, kind: str, namespace: str | None) -> Informer | None:
         for inf in self.informers.get(kind, ()):
-            if (inf.namespace is None or inf.namespace == namespace) and inf.synced.is_set():
+            if (
+                inf.api_version == api_version
+                and (inf.namespace is None or inf.namespace == namespace)
+                and inf.synced.is_set()
+            ):
                 return inf
         return None
 
     # ------------------------------------------------------------ what Kube asks
-    def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The cached object, or None: not cached (read it from the server)."""
-        inf = self._informer(kind, namespace) if namespace else None
+        inf = self._informer(api_version, kind, namespace) if namespace else None
         return inf.get(namespace, name) if inf is not None and namespace else None
 
-    def list(self, kind: str, namespace: str | None, selector: str | None) -> list[dict[str, Any]] | None:
+    def list(
+        self, api_version: str, kind: str, namespace: str | None, selector: str | None
+    ) -> list[dict[str, Any]] | None:
         """The cached objects matching ``selector``, or None when the cache cannot answer for all of them:
-        a kind or scope not cached, or a selector that does not require our label."""
+        a kind, version or scope not cached, or a selector that does not require our label."""
         terms = parse_selector(selector or "")
         if terms is None or not all(t in terms for t in self._terms):
             return None
-        inf = self._informer(kind, namespace)
+        inf = self._informer(api_version, kind, namespace)
         return inf.list(namespace, terms) if inf is not None else None
 
     def put(self, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
         for inf in self.informers.get(str(obj.get("kind")), ()):
-            if inf.namespace is None or inf.namespace == meta.get("namespace"):
+            if inf.api_version == obj.get("apiVersion") and inf.namespace in (None, meta.get("namespace")):
                 inf.put(obj)

@@ -100,8 +100,10 @@ def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:
 class ReadCache(Protocol):
     """What Kube asks of a cache of objects (``cache.ChildCache``): None means "ask the server"."""
 
-    def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None: ...
-    def list(self, kind: str, namespace: str | None, selector: str | None) -> list[dict[str, Any]] | None: ...
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None: ...
+    def list(
+        self, api_version: str, kind: str, namespace: str | None, selector: str | None
+    ) -> list[dict[str, Any]] | None: ...
     def put(self, obj: dict[str, Any]) -> None: ...
 
 
@@ -233,7 +235,7 @@ class Kube:
     ) -> dict[str, Any] | None:
         """The object (None: not there). From the cache when it holds it, unless ``fresh``."""
         if self.cache is not None and not fresh:
-            cached = self.cache.get(kind, namespace, name)
+            cached = self.cache.get(api_version, kind, namespace, name)
             if cached is not None:
                 return cached
         try:
@@ -256,7 +258,7 @@ class Kube:
         """Objects of a kind (by label ``selector``). From the cache when it can answer for all of them,
         unless ``fresh``: what a deletion is decided on is always listed from the server."""
         if self.cache is not None and not fresh:
-            cached = self.cache.list(kind, namespace, selector)
+            cached = self.cache.list(api_version, kind, namespace, selector)
             if cached is not None:
                 return cached
         out = self.request(

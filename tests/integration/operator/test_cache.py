@@ -95,7 +95,7 @@ def test_reads_come_from_the_watch_and_strangers_from_the_server(cached, kube, n
     )
     kube.delete("v1", "Service", namespace, "ours")
     wait_for(lambda: ("DELETED", "ours") in seen, 10, "the deletion announced")
-    assert cache.get("Service", namespace, "ours") is None  # now read from the server: 404
+    assert cache.get("v1", "Service", namespace, "ours") is None  # now read from the server: 404
     assert ckube.get("v1", "Service", namespace, "ours") is None
 
 
@@ -103,14 +103,16 @@ def test_our_writes_go_into_the_cache_and_a_relist_announces_what_was_missed(cac
     ckube, cache, seen = cached
     applied = ckube.apply(_service(namespace, "written", OURS, port=81))
     # Right after the write, before or after its watch event: the cache holds this version or newer.
-    got = cache.get("Service", namespace, "written")
+    got = cache.get("v1", "Service", namespace, "written")
     assert got is not None
     assert int(got["metadata"]["resourceVersion"]) >= int(applied["metadata"]["resourceVersion"])
     [informer] = cache.informers["Service"]
     # What a watch gap would hide: the store loses an object and holds a stale one; a relist repairs
     # both and announces them.
     kube.apply(_service(namespace, "other", OURS))
-    wait_for(lambda: cache.get("Service", namespace, "other") is not None, 10, "the second Service cached")
+    wait_for(
+        lambda: cache.get("v1", "Service", namespace, "other") is not None, 10, "the second Service cached"
+    )
     with informer.lock:
         informer.store.pop((namespace, "other"))
         stale = informer.store[(namespace, "written")]
@@ -120,7 +122,7 @@ def test_our_writes_go_into_the_cache_and_a_relist_announces_what_was_missed(cac
     seen.clear()
     informer.relist()
     assert ("ADDED", "other") in seen and ("MODIFIED", "written") in seen
-    assert cache.get("Service", namespace, "written")["metadata"]["resourceVersion"] != "1"
+    assert cache.get("v1", "Service", namespace, "written")["metadata"]["resourceVersion"] != "1"
 
 
 def test_a_no_op_reconcile_through_the_cache_reads_no_child_and_writes_nothing(

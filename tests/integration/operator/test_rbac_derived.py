@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from lgp_operator.k8s.cache import ChildCache
+from lgp_operator.k8s.cache import CACHED_KINDS, ChildCache
 from lgp_operator.k8s.discovery import Discovery
 from lgp_operator.k8s.kube import Kube
 from lgp_operator.reconcile import Reconciler
@@ -78,7 +78,10 @@ def served_crds(kube: Kube):
 
 def test_every_call_of_the_operator_is_allowed_by_its_role(k8s, crd, kube, namespace, served_crds):
     recorder = Kube(k8s, manager="lgp-operator")
-    recorder.cache = ChildCache(recorder, [namespace]).start()  # as the operator reads its children
+    caps = Discovery(recorder, ttl=0).capabilities()
+    assert caps.pdb_api and caps.hpa_api
+    kinds = (*CACHED_KINDS, (caps.pdb_api, "PodDisruptionBudget"), (caps.hpa_api, "HorizontalPodAutoscaler"))
+    recorder.cache = ChildCache(recorder, [namespace], kinds=kinds).start()  # as the operator reads them
     assert recorder.cache.wait_synced(30)
     modes: list[dict[str, Any]] = [
         {"routing": "ingress"},
@@ -141,6 +144,7 @@ def test_every_call_of_the_operator_is_allowed_by_its_role(k8s, crd, kube, names
         "langgraphplatforms/status",
     } <= used, used
     assert ("watch", "apps", "deployments") in needed and ("watch", "", "pods") in needed
+    assert ("watch", "policy", "poddisruptionbudgets") in needed
     assert ("delete", "", "persistentvolumeclaims") in needed and (
         "list",
         "",

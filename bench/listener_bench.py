@@ -4,7 +4,11 @@ broken down by stage (each measured from the revision's created_at, so a regress
 
   applied            the LangGraphPlatform's spec carries the revision (the listener applied it)
   children created   the server Deployments' pod templates carry it (the operator applied them)
-  pods ready         every server Deployment reports all replicas updated and available
+  pods created       a pod of it exists for each server Deployment (controller-manager: Deployment,
+                     then ReplicaSet controller)
+  pods running       those pods are Ready (the simulated kubelet bound them and wrote their status)
+  pods ready         every server Deployment reports all replicas updated and available (controller-
+                     manager again: the old pods drained, ReplicaSet and Deployment status written)
   status written     the LangGraphPlatform's status says Ready with liveRevision = the revision
   observed           the listener read that status (its log line "revision ... observed")
   reported           DEPLOYED recorded by the control plane (the revision's finished_at)
@@ -50,7 +54,17 @@ def pct(values: list[float], p: float) -> float:
 
 
 REVISION_ANNOTATION = "lgp.dev/revision"
-STAGES = ("applied", "children created", "pods ready", "status written", "observed", "reported")
+STAGES = (
+    "applied",
+    "children created",
+    "pods created",
+    "pods running",
+    "pods ready",
+    "status written",
+    "observed",
+    "reported",
+)
+SERVER_COMPONENTS = ("api-server", "queue")
 OBSERVED = re.compile(r"^(\S+ \S+) INFO lgp\.listener revision (\S+) DEPLOYED observed")
 
 
@@ -67,9 +81,13 @@ class PathWatcher:
         # Deployment name -> (revision of its template, replicas ready for it?)
         self._server: dict[str, tuple[str | None, bool]] = {}
         self._owner_rev: dict[str, str] = {}  # LangGraphPlatform name -> revision in its spec
+        # (owner, revision) -> component -> Ready, for pods of the server Deployments
+        self._pods: dict[tuple[str, str], dict[str, bool]] = {}
+        self.core = client.CoreV1Api(api)
         self._stop = threading.Event()
         self._threads = [
-            threading.Thread(target=self._run, args=(fn,), daemon=True) for fn in (self._crs, self._deps)
+            threading.Thread(target=self._run, args=(fn,), daemon=True)
+            for fn in (self._crs, self._deps, self._pods_watch)
         ]
         for t in self._threads:
             t.start()
@@ -129,6 +147,25 @@ class PathWatcher:
             self._mark("children created", rev if all(r == rev for r, _ in siblings) else None)
             if all(r == rev and ok for r, ok in siblings):
                 self._mark("pods ready", rev)
+
+    def _pods_watch(self) -> None:
+        w = watch.Watch()
+        for ev in w.stream(self.core.list_namespaced_pod, self.ns, timeout_seconds=5):
+            pod = ev["object"]
+            labels = pod.metadata.labels or {}
+            component = labels.get("app.kubernetes.io/component")
+            owner = labels.get("app.kubernetes.io/instance")
+            rev = (pod.metadata.annotations or {}).get(REVISION_ANNOTATION)
+            if component not in SERVER_COMPONENTS or not owner or not rev or ev["type"] == "DELETED":
+                continue
+            ready = any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+            with self.lock:
+                seen = self._pods.setdefault((owner, rev), {})
+                seen[component] = seen.get(component, False) or ready
+                every = set(seen) >= set(SERVER_COMPONENTS)
+                running = every and all(seen.values())
+            self._mark("pods created", rev if every else None)
+            self._mark("pods running", rev if running else None)
 
     def stop(self) -> None:
         self._stop.set()

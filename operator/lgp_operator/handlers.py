@@ -1,4 +1,4 @@
-"""Thin kopf handlers: every trigger (create, update, resume, the drift timer) calls the one reconcile
+"""Thin kopf handlers: every trigger (create, update, resume, the periodic resync) calls the one reconcile
 through a per-resource coordinator; a child's change comes from the operator's own watches of its
 children (``k8s.cache``), which also serve the reconcile's reads. Importing this module registers the
 handlers."""
@@ -14,7 +14,7 @@ import kopf
 from lgp_contract.resource import GROUP, PLURAL, VERSION
 
 from .builders.common import MANAGER
-from .coordinator import Coordinator
+from .coordinator import Coordinator, Resync
 from .health import BEAT_SECONDS, HEALTH
 from .k8s.cache import CACHED_KINDS, ChildCache
 from .k8s.kube import Kube, new_api_client
@@ -35,6 +35,7 @@ class Runtime:
         self.kube.on_request = METRICS.api_request
         self.reconciler = Reconciler(self.kube, settings, metrics=METRICS)
         self.coordinator = Coordinator(self._run)
+        self.resync = Resync(self.coordinator, settings.resync_seconds)
         self.cache = ChildCache(
             self.kube,
             settings.namespaces,
@@ -60,7 +61,7 @@ class Runtime:
             out.append((caps.hpa_api, "HorizontalPodAutoscaler"))
         return tuple(out)
 
-    def _child(self, _event: str, obj: dict[str, Any]) -> None:
+    def _child(self, event: str, obj: dict[str, Any]) -> None:
         """A child changed: its owner is reconciled soon (bursts join one run), unless the change is
         our own apply echoed back by the watch."""
         meta = obj.get("metadata") or {}
@@ -68,6 +69,8 @@ class Runtime:
         namespace, name = meta.get("namespace"), str(meta.get("name"))
         if not owner or not namespace:
             return
+        if event == "DELETED":
+            self.kube.forget_write(str(obj.get("kind")), namespace, name)
         if self.kube.is_own_write(str(obj.get("kind")), namespace, name, meta.get("resourceVersion")):
             return
         self.coordinator.run_soon(namespace, owner)
@@ -75,6 +78,7 @@ class Runtime:
     def _run(self, namespace: str, name: str) -> Outcome | None:
         body = self.kube.get(f"{GROUP}/{VERSION}", "LangGraphPlatform", namespace, name)
         if body is None:
+            self.resync.remove(namespace, name)  # gone: nothing to repair
             return None
         return self.reconciler.reconcile(body)
 
@@ -108,6 +112,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.client_timeout = 330
     rt = runtime()
     rt.cache.start()
+    rt.resync.start()
     if not rt.cache.wait_synced(CACHE_SYNC_SECONDS):
         log.warning("children's watches not synced after %ds: reads ask the server", CACHE_SYNC_SECONDS)
 
@@ -115,6 +120,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
 @kopf.on.cleanup()
 def stop_watches(**_: Any) -> None:
     if RUNTIME is not None:
+        RUNTIME.resync.stop()
         RUNTIME.cache.stop()
 
 
@@ -135,6 +141,7 @@ async def heartbeat(**_: Any) -> None:
 @kopf.on.update(GROUP, VERSION, PLURAL)
 def on_change(namespace: str | None, name: str, retry: int, **_: Any) -> None:
     assert namespace, "LangGraphPlatform is namespaced"
+    runtime().resync.add(namespace, name)  # repaired every LGP_OPERATOR_RESYNC_SECONDS from now on
     outcome = runtime().coordinator.run(namespace, name)
     if outcome is not None:
         state = "ready" if outcome.ready else (outcome.degraded[0] if outcome.degraded else "in progress")
@@ -144,16 +151,10 @@ def on_change(namespace: str | None, name: str, retry: int, **_: Any) -> None:
         raise kopf.TemporaryError(f"{reason}: {message}", delay=backoff(retry))
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=SETTINGS.resync_seconds, initial_delay=SETTINGS.resync_seconds)
-def resync(namespace: str | None, name: str, **_: Any) -> None:
-    """Repairs drift nobody announced (a child edited or deleted by hand)."""
-    assert namespace, "LangGraphPlatform is namespaced"
-    runtime().coordinator.run(namespace, name, wait=False)
-
-
 @kopf.on.delete(GROUP, VERSION, PLURAL)
 def on_delete(body: kopf.Body, **_: Any) -> None:
     """Children go by garbage collection (owner references); the database follows retainOnDelete."""
     log.info("%s", runtime().reconciler.finalize(dict(body)))
     meta = body.get("metadata", {})
+    runtime().resync.remove(str(meta.get("namespace", "")), str(meta.get("name", "")))
     METRICS.forget(str(meta.get("namespace", "")), str(meta.get("name", "")))

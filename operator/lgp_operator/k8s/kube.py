@@ -300,6 +300,11 @@ class Kube:
                 resource_version is not None and self.written.get((kind, namespace, name)) == resource_version
             )
 
+    def forget_write(self, kind: str, namespace: str, name: str) -> None:
+        """The object is gone: its last written version is no longer needed."""
+        with self._lock:
+            self.written.pop((kind, namespace, name), None)
+
     def merge_patch(
         self,
         api_version: str,

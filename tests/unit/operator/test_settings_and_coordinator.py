@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 
-from lgp_operator.coordinator import Coordinator
+from lgp_operator.coordinator import Coordinator, Resync
 from lgp_operator.reconcile import Outcome
 from lgp_operator.settings import OperatorSettings
 
@@ -92,3 +93,33 @@ def test_run_soon_serves_many_resources_on_a_bounded_number_of_threads():
     assert all_ran.wait(10)
     assert sorted(ran) == sorted(f"r{i}" for i in range(200))  # each once
     assert len(threads) <= 4 and coord.depth() == 0
+
+
+def test_resync_reconciles_every_known_resource_once_per_period_spread_over_it():
+    runs: list[tuple[str, float]] = []
+    lock = threading.Lock()
+
+    def run(ns: str, name: str) -> Outcome:
+        with lock:
+            runs.append((name, time.monotonic()))
+        return Outcome()
+
+    coord = Coordinator(run, workers=2)
+    resync = Resync(coord, period=0.6)
+    for i in range(4):
+        resync.add("ns", f"r{i}")
+    resync.remove("ns", "r3")
+    t0 = time.monotonic()
+    resync.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(runs) < 3:
+            time.sleep(0.02)
+    finally:
+        resync.stop()
+    with lock:
+        names = sorted(n for n, _ in runs[:3])
+        times = [t - t0 for _, t in runs[:3]]
+    assert names == ["r0", "r1", "r2"]  # each known one, the removed one not
+    assert times[0] >= 0.6  # not before one period
+    assert times[2] - times[0] >= 0.3  # spread: the third 2/3 of a period after the first

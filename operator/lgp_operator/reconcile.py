@@ -253,6 +253,9 @@ class Reconciler:
             return set(), False
         if cr.spec.placement.service_account_name == account[1]:
             return {account}, False
+        ours = self.kube.list("v1", "ServiceAccount", cr.namespace, instance_selector(cr))
+        if all(a["metadata"]["name"] != account[1] for a in ours):
+            return set(), False  # none to prune (listed as pruning lists it): no pod to look for
         pods = self.kube.list("v1", "Pod", cr.namespace, instance_selector(cr), fresh=True)
         used = any((p.get("spec") or {}).get("serviceAccountName") == account[1] for p in pods)
         return ({account}, True) if used else (set(), False)

@@ -33,7 +33,7 @@ def cached(kubeconfig, namespace):
     """A Kube on a client of its own with a ChildCache scoped to the test's namespace, and the changes
     the cache announced."""
     api = config.new_client_from_config(str(kubeconfig))
-    kube = Kube(api)
+    kube = Kube(api, record_requests=True)
     seen: list[tuple[str, str]] = []
     lock = threading.Lock()
 

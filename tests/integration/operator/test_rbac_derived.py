@@ -77,7 +77,7 @@ def served_crds(kube: Kube):
 
 
 def test_every_call_of_the_operator_is_allowed_by_its_role(k8s, crd, kube, namespace, served_crds):
-    recorder = Kube(k8s, manager="lgp-operator")
+    recorder = Kube(k8s, manager="lgp-operator", record_requests=True)
     caps = Discovery(recorder, ttl=0).capabilities()
     assert caps.pdb_api and caps.hpa_api
     kinds = (*CACHED_KINDS, (caps.pdb_api, "PodDisruptionBudget"), (caps.hpa_api, "HorizontalPodAutoscaler"))

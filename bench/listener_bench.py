@@ -98,11 +98,14 @@ class PathWatcher:
                 self.seen[stage].setdefault(rev, time.time())
 
     def _run(self, fn: Any) -> None:
+        failures: set[str] = set()
         while not self._stop.is_set():
             try:
                 fn()
-            except Exception:  # noqa: S112 - rewatch
-                continue
+            except Exception as e:  # rewatch; each distinct failure said once
+                if repr(e) not in failures:
+                    failures.add(repr(e))
+                    print(f"   ({fn.__name__} watch: {e!r}; watching again)", file=sys.stderr, flush=True)
 
     def _crs(self) -> None:
         w = watch.Watch()
@@ -162,7 +165,9 @@ class PathWatcher:
             with self.lock:
                 seen = self._pods.setdefault((owner, rev), {})
                 seen[component] = seen.get(component, False) or ready
-                every = set(seen) >= set(SERVER_COMPONENTS)
+                # the server Deployments this resource has (a development deployment runs no queue)
+                wanted = {c for c in SERVER_COMPONENTS if f"{owner}-{c}" in self._server}
+                every = bool(wanted) and set(seen) >= wanted
                 running = every and all(seen.values())
             self._mark("pods created", rev if every else None)
             self._mark("pods running", rev if running else None)
@@ -265,6 +270,9 @@ def main() -> None:
         default=20,
         help="the kube-controller-manager's --kube-api-qps (Kubernetes' default: 20)",
     )
+    p.add_argument(
+        "--keep-logs", action="store_true", help="keep the processes' logs (their directory is printed)"
+    )
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lgp-bench-"))
     pg = PostgresServer.start()
@@ -312,7 +320,10 @@ def main() -> None:
             cp.stop()
         cluster.stop()
         pg.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep_logs:
+            print(f"logs of the operator, listener and control plane: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ class Coordinator:
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._dirty: set[tuple[str, str]] = set()
-        self._scheduled: set[tuple[str, str]] = set()
+        self._scheduled: dict[tuple[str, str], float] = {}  # key -> when its delayed run is due
         # Delayed runs: (due, key) in a heap, served by ``workers`` threads started on first use (a
         # thousand children changing at once are a thousand entries, not a thousand timer threads).
         self._due: list[tuple[float, tuple[str, str]]] = []
@@ -61,17 +61,19 @@ class Coordinator:
     def depth(self) -> int:
         """Resources waiting for a reconcile: marked to run again, or scheduled after a child change."""
         with self._lock:
-            return len(self._dirty | self._scheduled)
+            return len(self._dirty | set(self._scheduled))
 
     def run_soon(self, namespace: str, name: str, delay: float = 0.5) -> None:
         """Reconcile after ``delay`` seconds; triggers meanwhile join that one run. Children change in
         bursts (one apply creates several objects, a rollout moves many pods): one reconcile serves them."""
-        key = (namespace, name)
+        key, due = (namespace, name), time.monotonic() + delay
         with self._lock:
-            if key in self._scheduled:
-                return
-            self._scheduled.add(key)
-            heapq.heappush(self._due, (time.monotonic() + delay, key))
+            if self._scheduled.get(key, float("inf")) <= due:
+                return  # a run at least as soon is scheduled: this trigger joins it
+            # None yet, or one due later (the resync's slot): this one is sooner. The later heap entry
+            # stays and is skipped when it comes up.
+            self._scheduled[key] = due
+            heapq.heappush(self._due, (due, key))
             if not self._threads:
                 for i in range(self._workers):
                     t = threading.Thread(target=self._serve, name=f"reconcile-soon-{i}", daemon=True)
@@ -82,10 +84,13 @@ class Coordinator:
     def _serve(self) -> None:
         while True:
             with self._lock:
-                while not self._due or self._due[0][0] > time.monotonic():
-                    self._wake.wait(self._due[0][0] - time.monotonic() if self._due else None)
-                _, key = heapq.heappop(self._due)
-                self._scheduled.discard(key)
+                while True:
+                    while not self._due or self._due[0][0] > time.monotonic():
+                        self._wake.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                    due, key = heapq.heappop(self._due)
+                    if self._scheduled.get(key) == due:
+                        break  # else an entry superseded by a sooner run (already served or due)
+                del self._scheduled[key]
                 if self._due:
                     self._wake.notify()  # another worker takes the next one
             try:

@@ -80,7 +80,11 @@ class Runtime:
         if body is None:
             self.resync.remove(namespace, name)  # gone: nothing to repair
             return None
-        return self.reconciler.reconcile(body)
+        outcome = self.reconciler.reconcile(body)
+        log.debug(
+            "%s/%s: reconciled: ready %s, %d change(s)", namespace, name, outcome.ready, len(outcome.changed)
+        )
+        return outcome
 
 
 RUNTIME: Runtime | None = None

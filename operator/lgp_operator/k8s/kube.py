@@ -80,9 +80,10 @@ def resource_path(
     return path
 
 
-# Connections kept open to the apiserver: kopf's handler threads, the delayed-reconcile workers and the
-# watches all call at once; the client's default (5 per core) made it close and reopen TLS connections.
-POOL_SIZE = 32
+# Connections kept open to the apiserver: kopf's 20 handler threads, the 8 delayed-reconcile workers
+# and the children's watches (one connection each, held) all call at once; the client's default (5 per
+# core) made it close and reopen TLS connections, and so did 32 once the watches held 9.
+POOL_SIZE = 64
 
 
 def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:

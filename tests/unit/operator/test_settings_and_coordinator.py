@@ -123,3 +123,25 @@ def test_resync_reconciles_every_known_resource_once_per_period_spread_over_it()
     assert names == ["r0", "r1", "r2"]  # each known one, the removed one not
     assert times[0] >= 0.6  # not before one period
     assert times[2] - times[0] >= 0.3  # spread: the third 2/3 of a period after the first
+
+
+def test_a_trigger_sooner_than_a_scheduled_resync_runs_soon():
+    """The resync schedules a resource late in its period; a child change meanwhile must not wait for
+    that slot (the listener bench saw DEPLOYED a minute late when it did)."""
+    ran = threading.Event()
+    runs: list[float] = []
+
+    def run(ns: str, name: str) -> Outcome:
+        runs.append(time.monotonic())
+        ran.set()
+        return Outcome()
+
+    coord = Coordinator(run, workers=2)
+    coord.run_soon("ns", "a", delay=30)  # the resync's slot
+    t0 = time.monotonic()
+    coord.run_soon("ns", "a", delay=0.05)  # a child changed
+    coord.run_soon("ns", "a", delay=0.2)  # a later trigger joins the sooner run
+    assert ran.wait(5)
+    assert runs[0] - t0 < 5
+    time.sleep(0.4)
+    assert len(runs) == 1 and coord.depth() == 0  # the 30 s entry was superseded, not kept

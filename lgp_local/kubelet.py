@@ -26,10 +26,12 @@ import contextlib
 import datetime as dt
 import fnmatch
 import logging
+import queue
 import ssl
 import tempfile
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +43,7 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 log = logging.getLogger("simulated-kubelet")
+WORKERS = 4  # threads handling pods
 
 WAITING_MESSAGES = {
     "ImagePullBackOff": 'Back-off pulling image "{image}"',
@@ -238,6 +241,9 @@ class SimulatedKubelet:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self.handled = 0  # pod status patches made, for tests of the simulator itself
+        # Pods are handled on WORKERS threads, each pod always on the same one (its events in order): one
+        # thread made 100 rollouts wait seconds for their pods (bench/listener_bench.py, "pods running").
+        self._queues: list[queue.Queue[client.V1Pod]] = [queue.Queue() for _ in range(WORKERS)]
         self.logs = SimulatedLogs()
         self.logs_port = 0
 
@@ -269,7 +275,9 @@ class SimulatedKubelet:
     def start(self) -> SimulatedKubelet:
         self.logs_port = self.logs.serve()
         self.register_node()
-        for target, name in ((self._heartbeat_loop, "heartbeat"), (self._watch_loop, "pods")):
+        loops: list[tuple[Any, str]] = [(self._heartbeat_loop, "heartbeat"), (self._watch_loop, "pods")]
+        loops += [(lambda q=q: self._work(q), f"pod-worker-{i}") for i, q in enumerate(self._queues)]
+        for target, name in loops:
             t = threading.Thread(target=target, name=f"simulated-kubelet-{name}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -418,7 +426,8 @@ class SimulatedKubelet:
             self._write_logs(pod, status)
             if not self._status_matches(pod, status):
                 self.core.patch_namespaced_pod_status(name, ns, {"status": status})
-                self.handled += 1
+                with self._lock:
+                    self.handled += 1
         except ApiException as e:
             if e.status not in (404, 409):
                 log.warning("simulated kubelet could not handle pod %s/%s: %s", ns, name, e.reason)
@@ -559,12 +568,27 @@ class SimulatedKubelet:
         }
         return have == want
 
+    def _dispatch(self, pod: client.V1Pod) -> None:
+        key = f"{pod.metadata.namespace}/{pod.metadata.name}"
+        self._queues[zlib.crc32(key.encode()) % len(self._queues)].put(pod)
+
+    def _work(self, pods: queue.Queue[client.V1Pod]) -> None:
+        while not self._stop.is_set():
+            try:
+                pod = pods.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                self.handle(pod)
+            except Exception as e:  # the next event of this pod, or the next resync, tries again
+                log.warning("simulated kubelet: pod %s/%s: %s", pod.metadata.namespace, pod.metadata.name, e)
+
     def _watch_loop(self) -> None:
         while not self._stop.is_set():
             try:
                 pods = self.core.list_pod_for_all_namespaces()
                 for pod in pods.items:
-                    self.handle(pod)
+                    self._dispatch(pod)
                 w = watch.Watch()
                 for event in w.stream(
                     self.core.list_pod_for_all_namespaces,
@@ -576,7 +600,7 @@ class SimulatedKubelet:
                         w.stop()
                         break
                     if event["type"] in ("ADDED", "MODIFIED"):
-                        self.handle(event["object"])
+                        self._dispatch(event["object"])
             except Exception as e:  # 410 Gone, a restarting apiserver: relist
                 if not self._stop.is_set():
                     log.debug("pod watch restarted: %s", e)

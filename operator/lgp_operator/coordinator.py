@@ -95,7 +95,7 @@ class Coordinator:
                     self._wake.notify()  # another worker takes the next one
             try:
                 self.run(*key, wait=False)
-            except Exception as e:  # the drift timer and the next child event retry
+            except Exception as e:  # the resync and the next child event retry
                 log.warning("%s/%s: reconcile after a child change failed: %s", *key, e)
 
 

@@ -13,7 +13,6 @@ import kopf
 
 from lgp_contract.resource import GROUP, PLURAL, VERSION
 
-from .builders.common import MANAGER
 from .coordinator import Coordinator, Resync
 from .health import BEAT_SECONDS, HEALTH
 from .k8s.cache import CACHED_KINDS, ChildCache
@@ -39,7 +38,6 @@ class Runtime:
         self.cache = ChildCache(
             self.kube,
             settings.namespaces,
-            selector=f"app.kubernetes.io/managed-by={MANAGER}",
             on_change=self._child,
             kinds=CACHED_KINDS + self._discovered_kinds(),
         )

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .kube import Kube, KubeError, resource_path
+from .kube import MANAGER, Kube, KubeError, resource_path
 from .ownership import MANAGED_BY
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class Informer:
         self.kube = kube
         self.api_version, self.kind, self.namespace, self.selector = api_version, kind, namespace, selector
         self.on_change = on_change
+        self._terms = parse_selector(selector) or []
         self.store: dict[Key, Entry] = {}
         self.lock = threading.Lock()
         self.synced = threading.Event()  # set while the store follows the server
@@ -139,7 +140,7 @@ class Informer:
     def put(self, obj: dict[str, Any]) -> None:
         """An object the server just returned (our write): kept unless the store has a newer one."""
         meta = obj.get("metadata") or {}
-        if not matches(meta.get("labels") or {}, parse_selector(self.selector) or []):
+        if not matches(meta.get("labels") or {}, self._terms):
             return
         key = (str(meta.get("namespace") or ""), str(meta.get("name")))
         entry = Entry.of(obj, self.api_version, self.kind)
@@ -246,7 +247,7 @@ class ChildCache:
         self,
         kube: Kube,
         namespaces: Iterable[str] = (),
-        selector: str = f"{MANAGED_BY}=lgp-operator",
+        selector: str = f"{MANAGED_BY}={MANAGER}",
         on_change: OnChange | None = None,
         kinds: tuple[tuple[str, str], ...] = CACHED_KINDS,
     ) -> None:

@@ -98,6 +98,17 @@ def new_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     return client.ApiClient(cfg)
 
 
+def _error(resp: Any, text: str, method: str, path: str) -> KubeError:
+    """The apiserver's refusal as a KubeError: its Status message and reason when it sent one."""
+    message, reason = text, getattr(resp, "reason", "") or ""
+    try:
+        st = json.loads(text)
+        message, reason = st.get("message", text), st.get("reason", reason)
+    except ValueError:
+        pass
+    return KubeError(resp.status, str(reason), str(message), method, path)
+
+
 class ReadCache(Protocol):
     """What Kube asks of a cache of objects (``cache.ChildCache``): None means "ask the server"."""
 
@@ -152,26 +163,32 @@ class Kube:
         headers = {"Accept": "*/*" if as_text else "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
-        _, url, headers, _, _ = self.api.param_serialize(
-            method=method, resource_path=path, header_params=headers, auth_settings=["BearerToken"]
-        )
-        if q:
-            url += "?" + urlencode(q)
-        # The REST layer serialises dict bodies as JSON for JSON and YAML content types (JSON is YAML).
-        resp = self.api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout)
+        resp = self._send(method, path, q, headers, body, timeout)
         raw = resp.read() if hasattr(resp, "read") else resp.data
         text = raw.decode(errors="replace") if isinstance(raw, bytes) else (raw or "")
         if not 200 <= resp.status < 300:
-            message, reason = text, getattr(resp, "reason", "") or ""
-            try:
-                st = json.loads(text)
-                message, reason = st.get("message", text), st.get("reason", reason)
-            except ValueError:
-                pass
-            raise KubeError(resp.status, str(reason), str(message), method, path)
+            raise _error(resp, text, method, path)
         if as_text:
             return text
         return json.loads(text) if text else None
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, Any],
+        headers: dict[str, str],
+        body: Any,
+        timeout: float | tuple[float, float],
+    ) -> Any:
+        """One call on the client's authenticated connection pool; the answer unread."""
+        _, url, headers, _, _ = self.api.param_serialize(
+            method=method, resource_path=path, header_params=headers, auth_settings=["BearerToken"]
+        )
+        if query:
+            url += "?" + urlencode(query)
+        # The REST layer serialises dict bodies as JSON for JSON and YAML content types (JSON is YAML).
+        return self.api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout)
 
     def _count(self, call: str, request: tuple[str, str]) -> None:
         with self._lock:
@@ -202,19 +219,11 @@ class Kube:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": timeout_seconds,
         }
-        _, url, headers, _, _ = self.api.param_serialize(
-            method="GET",
-            resource_path=path,
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
-        url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
-        resp = self.api.rest_client.request(
-            "GET", url, headers=headers, _request_timeout=(10, timeout_seconds + 30)
-        )
+        q = {k: v for k, v in query.items() if v is not None}
+        headers = {"Accept": "application/json"}
+        resp = self._send("GET", path, q, headers, None, (10, timeout_seconds + 30))
         if not 200 <= resp.status < 300:
-            text = resp.read().decode(errors="replace")
-            raise KubeError(resp.status, str(resp.reason or ""), text, "WATCH", path)
+            raise _error(resp, resp.read().decode(errors="replace"), "WATCH", path)
         raw = resp.response
         with self._lock:
             self._watches.add(raw)
